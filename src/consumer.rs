@@ -1,0 +1,290 @@
+//! The Kafka side: the librdkafka consumer, its rebalance callbacks and the poll thread.
+//!
+//! One thread ("burrow-poll") calls `poll` in a loop and forwards what it gets to the coordinator
+//! as [`Event`]s: batches of messages, assignments (with the committed offsets and commit metadata
+//! read from the broker), revocations and fatal errors. librdkafka runs rebalance callbacks on that
+//! thread; a revocation blocks it until the coordinator has drained and committed the revoked
+//! partitions (bounded), so their offsets are on the broker before another member takes them.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crossbeam_channel::{bounded, Sender};
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message as _;
+use rdkafka::statistics::Statistics;
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+
+use crate::message::Message;
+
+/// A (topic, partition) pair. Both are part of every key: two topics with the same partition
+/// number never share state.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct TopicPartition {
+    pub topic: Arc<str>,
+    pub partition: i32,
+}
+
+/// A partition just assigned to this member, with what the broker holds for it.
+#[derive(Debug)]
+pub(crate) struct Assigned {
+    pub tp: TopicPartition,
+    /// The committed offset (next offset to read), if any.
+    pub committed: Option<i64>,
+    /// The metadata committed with it.
+    pub metadata: String,
+}
+
+/// What the poll thread tells the coordinator, in the order it happened.
+#[derive(Debug)]
+pub(crate) enum Event {
+    Messages(Vec<Message>),
+    Assigned(Vec<Assigned>),
+    /// Partitions being taken away: drain, commit, drop, then signal `done`.
+    Revoked {
+        partitions: Vec<TopicPartition>,
+        done: Sender<()>,
+    },
+    /// Partitions lost without an orderly revoke (session timeout): drop without committing.
+    Lost(Vec<TopicPartition>),
+    /// The consumer cannot go on.
+    Fatal(KafkaError),
+}
+
+/// The consumer's librdkafka context.
+pub(crate) struct BurrowContext {
+    events: Sender<Event>,
+    /// Set once the pool closes the consumer itself: rebalances are then plain unassigns.
+    closing: AtomicBool,
+    revoke_wait: Duration,
+    watermarks: Mutex<HashMap<(String, i32), i64>>,
+    /// Messages polled but not yet forwarded. Only the poll thread touches it (the lock is never
+    /// contended); it lives here so a rebalance callback can forward it before its own event and
+    /// the coordinator never sees a message after the revocation of its partition.
+    pending: Mutex<Vec<Message>>,
+}
+
+pub(crate) type KafkaConsumer = BaseConsumer<BurrowContext>;
+
+impl BurrowContext {
+    pub fn new(events: Sender<Event>, revoke_wait: Duration) -> Self {
+        Self {
+            events,
+            closing: AtomicBool::new(false),
+            revoke_wait,
+            watermarks: Mutex::new(HashMap::new()),
+            pending: Mutex::new(Vec::with_capacity(BATCH)),
+        }
+    }
+
+    /// Queues a polled message; returns how many are pending.
+    fn push(&self, m: Message) -> usize {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        pending.push(m);
+        pending.len()
+    }
+
+    /// Forwards pending messages. Returns false when the coordinator is gone.
+    fn flush(&self) -> bool {
+        let batch = {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            if pending.is_empty() {
+                return true;
+            }
+            std::mem::replace(&mut *pending, Vec::with_capacity(BATCH))
+        };
+        self.events.send(Event::Messages(batch)).is_ok()
+    }
+
+    /// A sender for the poll thread's events.
+    pub fn events(&self) -> Sender<Event> {
+        self.events.clone()
+    }
+
+    pub fn set_closing(&self) {
+        self.closing.store(true, Ordering::SeqCst);
+    }
+
+    /// The partition's end offset as last reported in librdkafka's statistics.
+    pub fn high_watermark(&self, topic: &str, partition: i32) -> Option<i64> {
+        let marks = self.watermarks.lock().ok()?;
+        marks.get(&(topic.to_string(), partition)).copied()
+    }
+
+    fn partitions(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
+        tpl.elements()
+            .iter()
+            .map(|e| TopicPartition {
+                topic: Arc::from(e.topic()),
+                partition: e.partition(),
+            })
+            .collect()
+    }
+}
+
+impl ClientContext for BurrowContext {
+    fn stats(&self, statistics: Statistics) {
+        let Ok(mut marks) = self.watermarks.lock() else {
+            return;
+        };
+        for (name, topic) in statistics.topics {
+            for (id, p) in topic.partitions {
+                // The last stable offset is the end a read_committed consumer sees; for
+                // non-transactional topics it equals the high watermark.
+                let end = if p.ls_offset >= 0 {
+                    p.ls_offset
+                } else {
+                    p.hi_offset
+                };
+                if id >= 0 && end >= 0 {
+                    marks.insert((name.clone(), id), end);
+                }
+            }
+        }
+    }
+}
+
+impl ConsumerContext for BurrowContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let Rebalance::Revoke(tpl) = rebalance else {
+            return;
+        };
+        if self.closing.load(Ordering::SeqCst) {
+            return;
+        }
+        self.flush();
+        let partitions = Self::partitions(tpl);
+        if consumer.assignment_lost() {
+            tracing::warn!(
+                count = partitions.len(),
+                "partitions lost; dropping their state without commit"
+            );
+            let _ = self.events.send(Event::Lost(partitions));
+            return;
+        }
+        tracing::info!(
+            count = partitions.len(),
+            "partitions revoked; draining and committing"
+        );
+        let (done, wait) = bounded(1);
+        if self
+            .events
+            .send(Event::Revoked { partitions, done })
+            .is_ok()
+        {
+            // The coordinator bounds its own drain by the shutdown timeout; this bound only
+            // guards against a coordinator that is gone.
+            if wait
+                .recv_timeout(self.revoke_wait + Duration::from_secs(10))
+                .is_err()
+            {
+                tracing::warn!("revocation not acknowledged in time; handing partitions over");
+            }
+        }
+    }
+
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(tpl) if !self.closing.load(Ordering::SeqCst) => {
+                self.flush();
+                let assigned = read_committed(consumer, tpl);
+                tracing::info!(count = assigned.len(), "partitions assigned");
+                let _ = self.events.send(Event::Assigned(assigned));
+            }
+            Rebalance::Error(e) => tracing::warn!(error = %e, "rebalance error"),
+            _ => {}
+        }
+    }
+}
+
+/// Reads the committed offset and metadata of newly assigned partitions.
+fn read_committed(consumer: &KafkaConsumer, tpl: &TopicPartitionList) -> Vec<Assigned> {
+    let plain = BurrowContext::partitions(tpl);
+    let fetched = consumer.committed_offsets(tpl.clone(), Duration::from_secs(10));
+    let fetched = match fetched {
+        Ok(list) => list,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read committed offsets; starting from librdkafka's position");
+            return plain
+                .into_iter()
+                .map(|tp| Assigned {
+                    tp,
+                    committed: None,
+                    metadata: String::new(),
+                })
+                .collect();
+        }
+    };
+    plain
+        .into_iter()
+        .map(|tp| {
+            let elem = fetched.find_partition(&tp.topic, tp.partition);
+            let committed = elem.as_ref().and_then(|e| match e.offset() {
+                Offset::Offset(o) if o >= 0 => Some(o),
+                _ => None,
+            });
+            let metadata = elem.map(|e| e.metadata().to_string()).unwrap_or_default();
+            Assigned {
+                tp,
+                committed,
+                metadata,
+            }
+        })
+        .collect()
+}
+
+/// Largest batch of messages forwarded in one event.
+const BATCH: usize = 512;
+
+/// The poll loop. Runs until `stop` is set or the coordinator stops listening.
+pub(crate) fn poll_loop(
+    consumer: Arc<KafkaConsumer>,
+    events: Sender<Event>,
+    stop: Arc<AtomicBool>,
+) {
+    let ctx = consumer.context().clone();
+    let mut topics: HashSet<Arc<str>> = HashSet::new();
+    let mut pending = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let timeout = if pending == 0 {
+            Duration::from_millis(100)
+        } else {
+            Duration::ZERO
+        };
+        match consumer.poll(timeout) {
+            Some(Ok(m)) => {
+                let topic = match topics.get(m.topic()) {
+                    Some(t) => t.clone(),
+                    None => {
+                        let t: Arc<str> = Arc::from(m.topic());
+                        topics.insert(t.clone());
+                        t
+                    }
+                };
+                pending = ctx.push(Message::from_kafka(&m, topic));
+                if pending < BATCH {
+                    continue;
+                }
+            }
+            Some(Err(KafkaError::PartitionEOF(_))) => {}
+            Some(Err(e)) => {
+                if matches!(e, KafkaError::MessageConsumptionFatal(_)) {
+                    ctx.flush();
+                    let _ = events.send(Event::Fatal(e));
+                    break;
+                }
+                tracing::warn!(error = %e, "consumer error (librdkafka retries by itself)");
+            }
+            None => {}
+        }
+        if !ctx.flush() {
+            break;
+        }
+        pending = 0;
+    }
+    ctx.flush();
+}

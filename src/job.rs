@@ -1,0 +1,54 @@
+//! The unit of work that travels coordinator → worker → coordinator, and the reports sent back.
+
+use std::time::Duration;
+
+use crate::message::Message;
+use crate::outcome::Outcome;
+use crate::tracker::Seq;
+
+/// One message on its way through the pool. The coordinator gives it to a worker and gets it back
+/// in a [`Report`], so a retry needs no copy.
+#[derive(Debug)]
+pub(crate) struct Job {
+    pub msg: Message,
+    /// Generation of the partition's state when the message was received: a report whose epoch no
+    /// longer matches (the partition was revoked meanwhile) is discarded, never committed.
+    pub epoch: u64,
+    /// The tracker's sequence number of this message.
+    pub seq: Seq,
+    /// Failed attempts so far.
+    pub attempt: u32,
+    /// The last failure, for logs and dead-letter headers.
+    pub last_error: Option<String>,
+    /// The job waits (in the retry queue) for the dead-letter producer, not for a worker.
+    pub dead_letter: bool,
+}
+
+impl Job {
+    pub fn new(msg: Message, epoch: u64, seq: Seq) -> Self {
+        Self {
+            msg,
+            epoch,
+            seq,
+            attempt: 0,
+            last_error: None,
+            dead_letter: false,
+        }
+    }
+}
+
+/// What reaches the coordinator from workers, deferred completions and the dead-letter producer.
+#[derive(Debug)]
+pub(crate) enum Report {
+    /// A processor finished (or gave up on) a message.
+    Processed {
+        job: Job,
+        outcome: Outcome,
+        elapsed: Duration,
+    },
+    /// The dead-letter topic acknowledged (or refused) a copy of a message.
+    DeadLettered {
+        job: Job,
+        result: Result<(), String>,
+    },
+}

@@ -1,0 +1,118 @@
+//! What a processor reports for a message, and the completion handle for finishing it later.
+
+use std::fmt::Display;
+use std::time::Instant;
+
+use crossbeam_channel::Sender;
+
+use crate::job::{Job, Report};
+use crate::message::Message;
+
+/// The result of processing one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Finished: the message may be committed.
+    Done,
+    /// Failed, worth retrying: it is retried after a backoff until `burrow.max.retries`, then the
+    /// failure policy applies.
+    Retry(String),
+    /// Failed and not retriable: the failure policy applies at once.
+    Fail(String),
+}
+
+impl Outcome {
+    /// A retriable failure.
+    pub fn retry(err: impl Display) -> Self {
+        Outcome::Retry(err.to_string())
+    }
+
+    /// A permanent (non-retriable) failure.
+    pub fn fail(err: impl Display) -> Self {
+        Outcome::Fail(err.to_string())
+    }
+}
+
+/// `Ok(())` is done; an error is a retriable failure.
+impl<E: Display> From<Result<(), E>> for Outcome {
+    fn from(r: Result<(), E>) -> Self {
+        match r {
+            Ok(()) => Outcome::Done,
+            Err(e) => Outcome::retry(e),
+        }
+    }
+}
+
+/// A message handed to a processor together with the duty to finish it.
+///
+/// Call [`Delivery::complete`] exactly once, from any thread, now or later. A `Delivery` dropped
+/// without completing (including when the processor panics) counts as a retriable failure, so a
+/// forgotten message never stalls its partition silently.
+pub struct Delivery {
+    job: Option<Job>,
+    reports: Sender<Report>,
+    started: Instant,
+}
+
+impl Delivery {
+    pub(crate) fn new(job: Job, reports: Sender<Report>) -> Self {
+        Self {
+            job: Some(job),
+            reports,
+            started: Instant::now(),
+        }
+    }
+
+    /// The message to process.
+    pub fn message(&self) -> &Message {
+        &self
+            .job
+            .as_ref()
+            .expect("a delivery holds its job until completed")
+            .msg
+    }
+
+    /// Which attempt this is: 1 for the first delivery, 2 for the first retry, ...
+    pub fn attempt(&self) -> u32 {
+        self.job.as_ref().map_or(0, |j| j.attempt + 1)
+    }
+
+    /// Reports the outcome. Consumes the delivery.
+    pub fn complete(mut self, outcome: Outcome) {
+        self.send(outcome);
+    }
+
+    fn send(&mut self, outcome: Outcome) {
+        if let Some(job) = self.job.take() {
+            let report = Report::Processed {
+                job,
+                outcome,
+                elapsed: self.started.elapsed(),
+            };
+            // The pool may have finished (results of a stopped pool are moot): ignore.
+            let _ = self.reports.send(report);
+        }
+    }
+}
+
+impl Drop for Delivery {
+    fn drop(&mut self) {
+        if self.job.is_some() {
+            let why = if std::thread::panicking() {
+                "processor panicked"
+            } else {
+                "delivery dropped without an outcome"
+            };
+            self.send(Outcome::retry(why));
+        }
+    }
+}
+
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let m = self
+            .job
+            .as_ref()
+            .map(|j| (j.msg.topic(), j.msg.partition(), j.msg.offset()));
+        f.debug_struct("Delivery").field("message", &m).finish()
+    }
+}

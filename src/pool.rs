@@ -1,0 +1,245 @@
+//! The public pool: create it from a [`Config`], subscribe, run a processor, stop it from anywhere.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
+use rdkafka::consumer::Consumer;
+
+use crate::config::{Config, FailurePolicy, PoolSettings};
+use crate::consumer::{poll_loop, BurrowContext, Event, KafkaConsumer};
+use crate::coordinator::{Channels, Control, Coordinator};
+use crate::dead_letter::DeadLetter;
+use crate::error::Error;
+use crate::message::Message;
+use crate::outcome::{Delivery, Outcome};
+use crate::stats::{Counters, Stats};
+use crate::worker::{Processor, WorkerPool};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Idle,
+    Running,
+    Finished,
+}
+
+/// A parallel consumer. It runs once: [`Pool::run`] blocks until the pool is stopped or halts.
+///
+/// `Pool` is `Send + Sync`: share it (e.g. in an `Arc`) to call [`Pool::stats`] or [`Pool::stop`]
+/// from other threads while `run` blocks.
+pub struct Pool {
+    config: Config,
+    settings: PoolSettings,
+    consumer: Mutex<Option<Arc<KafkaConsumer>>>,
+    events: Mutex<Option<Receiver<Event>>>,
+    control: Receiver<Control>,
+    stop: StopHandle,
+    counters: Arc<Counters>,
+    phase: Mutex<Phase>,
+}
+
+/// Stops a pool from any thread, including from inside a processor. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct StopHandle {
+    requested: Arc<AtomicBool>,
+    tx: Sender<Control>,
+}
+
+impl StopHandle {
+    /// Asks the pool to stop: it stops polling, waits (up to `burrow.shutdown.timeout.ms`) for the
+    /// messages being processed, commits what is safe and leaves the group. Returns at once;
+    /// calling it again does nothing more.
+    pub fn stop(&self) {
+        if !self.requested.swap(true, Ordering::SeqCst) {
+            let _ = self.tx.send(Control::Stop);
+        }
+    }
+
+    /// Whether a stop was requested.
+    pub fn is_stopped(&self) -> bool {
+        self.requested.load(Ordering::SeqCst)
+    }
+}
+
+impl Pool {
+    /// Creates the pool and its consumer. Fails on invalid configuration (naming the key) or when
+    /// librdkafka refuses to create the client.
+    pub fn new(config: &Config) -> Result<Self, Error> {
+        let settings = config.pool_settings()?;
+        let client_config = config.consumer_config()?;
+        let (events_tx, events_rx) = bounded(64);
+        let context = BurrowContext::new(events_tx, settings.shutdown_timeout);
+        let consumer: KafkaConsumer = client_config.create_with_context(context)?;
+        let (tx, control) = unbounded();
+        let counters = Arc::new(Counters::default());
+        counters.workers.store(settings.workers, Ordering::Relaxed);
+        Ok(Self {
+            config: config.clone(),
+            settings,
+            consumer: Mutex::new(Some(Arc::new(consumer))),
+            events: Mutex::new(Some(events_rx)),
+            control,
+            stop: StopHandle {
+                requested: Arc::new(AtomicBool::new(false)),
+                tx,
+            },
+            counters,
+            phase: Mutex::new(Phase::Idle),
+        })
+    }
+
+    /// Subscribes to topics through the pool, so its rebalance handling is in place: revoked
+    /// partitions are drained and committed before they move, assigned ones resume from the
+    /// committed offset and skip what commit metadata records as finished.
+    pub fn subscribe(&self, topics: &[&str]) -> Result<(), Error> {
+        let consumer = self
+            .consumer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or(Error::Closed)?;
+        consumer.subscribe(topics)?;
+        Ok(())
+    }
+
+    /// Runs `processor` on every message until stopped. The processor runs on `burrow.workers`
+    /// threads at once; its [`Outcome`] decides whether the message is done, retried or failed.
+    /// A panic counts as a retriable failure.
+    pub fn run<F>(&self, processor: F) -> Result<(), Error>
+    where
+        F: Fn(&Message) -> Outcome + Send + Sync + 'static,
+    {
+        self.run_deferred(move |delivery: Delivery| {
+            let outcome = processor(delivery.message());
+            delivery.complete(outcome);
+        })
+    }
+
+    /// Like [`Pool::run`], but the processor receives a [`Delivery`] it may complete later from
+    /// any thread (an async runtime, a callback, a Go goroutine). A delivery dropped without
+    /// completing counts as a retriable failure.
+    pub fn run_deferred<F>(&self, processor: F) -> Result<(), Error>
+    where
+        F: Fn(Delivery) + Send + Sync + 'static,
+    {
+        {
+            let mut phase = self.phase.lock().unwrap_or_else(|e| e.into_inner());
+            if *phase != Phase::Idle {
+                return Err(Error::AlreadyRun);
+            }
+            *phase = Phase::Running;
+        }
+        let result = self.run_inner(Arc::new(processor));
+        self.close();
+        *self.phase.lock().unwrap_or_else(|e| e.into_inner()) = Phase::Finished;
+        result
+    }
+
+    fn run_inner(&self, processor: Processor) -> Result<(), Error> {
+        let consumer = self
+            .consumer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or(Error::Closed)?;
+        let events = self
+            .events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .ok_or(Error::AlreadyRun)?;
+        if self.stop.is_stopped() {
+            return Ok(());
+        }
+        let s = &self.settings;
+        let (jobs_tx, jobs_rx) = bounded(s.job_queue_size);
+        let (reports_tx, reports_rx) = bounded(s.result_queue_size);
+        let dead_letter = match (&s.on_failure, &s.dead_letter_topic) {
+            (FailurePolicy::DeadLetter, Some(topic)) => {
+                Some(DeadLetter::new(&self.config, topic, reports_tx.clone())?)
+            }
+            _ => None,
+        };
+        let queued = jobs_rx.clone();
+        let workers = WorkerPool::start(
+            s.workers,
+            jobs_rx,
+            reports_tx,
+            processor,
+            self.counters.busy.clone(),
+        )?;
+        let poll_stop = Arc::new(AtomicBool::new(false));
+        let poller = {
+            let (consumer, stop) = (consumer.clone(), poll_stop.clone());
+            let events_tx = consumer.context().events();
+            std::thread::Builder::new()
+                .name("burrow-poll".into())
+                .spawn(move || poll_loop(consumer, events_tx, stop))
+                .map_err(|e| Error::Thread(e.to_string()))?
+        };
+        let channels = Channels {
+            events,
+            reports: reports_rx,
+            jobs: jobs_tx,
+            queued,
+            control: self.control.clone(),
+        };
+        let coordinator = Coordinator::new(
+            s.clone(),
+            consumer,
+            channels,
+            poll_stop.clone(),
+            self.counters.clone(),
+            dead_letter,
+        );
+        let result = coordinator.run();
+        poll_stop.store(true, Ordering::SeqCst);
+        let _ = poller.join();
+        workers.join(Instant::now() + Duration::from_millis(500));
+        result
+    }
+
+    /// Closes the consumer (leaving the group) once the run is over.
+    fn close(&self) {
+        let consumer = self
+            .consumer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(consumer) = consumer {
+            consumer.context().set_closing();
+            let strong = Arc::strong_count(&consumer);
+            drop(consumer);
+            tracing::info!(strong, "consumer closed; left the group");
+        }
+    }
+
+    /// A handle that stops this pool from any thread.
+    pub fn stop_handle(&self) -> StopHandle {
+        self.stop.clone()
+    }
+
+    /// Stops the pool (see [`StopHandle::stop`]).
+    pub fn stop(&self) {
+        self.stop.stop();
+    }
+
+    /// Counters and per-partition state. Partition figures are refreshed about every 100 ms.
+    pub fn stats(&self) -> Stats {
+        self.counters.snapshot()
+    }
+
+    /// The typed pool settings in force.
+    pub fn settings(&self) -> &PoolSettings {
+        &self.settings
+    }
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}

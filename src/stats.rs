@@ -1,0 +1,122 @@
+//! Counters shared between the coordinator and the public API, and the snapshot users read.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A point-in-time view of the pool.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Stats {
+    /// Messages the processor finished successfully.
+    pub messages_processed: u64,
+    /// Messages that failed permanently (retries exhausted or non-retriable), whatever the policy.
+    pub messages_failed: u64,
+    /// Retries scheduled.
+    pub messages_retried: u64,
+    /// Permanently failed messages skipped by `burrow.on.failure=skip`.
+    pub messages_skipped: u64,
+    /// Permanently failed messages written to the dead-letter topic.
+    pub messages_dead_lettered: u64,
+    /// Messages not processed again because commit metadata recorded them as finished.
+    pub messages_skipped_from_metadata: u64,
+    /// Successful partition offset commits.
+    pub offsets_committed: u64,
+    /// Commit requests that failed (retried at the next trigger).
+    pub commit_failures: u64,
+    /// Commits whose metadata did not fit `burrow.commit.metadata.max.bytes` (only the lowest
+    /// finished offsets that fit were recorded; the rest may be processed again after a restart).
+    pub commit_metadata_overflows: u64,
+    /// Commit metadata read back from the broker that was not ours or was malformed (ignored).
+    pub commit_metadata_invalid: u64,
+    /// Reports that arrived for a partition no longer assigned (discarded, never committed).
+    pub late_results_discarded: u64,
+    /// Rebalance events handled (assignments and revocations).
+    pub rebalances: u64,
+    /// Worker threads.
+    pub workers: usize,
+    /// Workers inside the processor right now.
+    pub workers_busy: usize,
+    /// Messages received and waiting: for a worker, behind their key, or for a retry.
+    pub jobs_queued: usize,
+    /// Messages received and not yet finished, over all partitions.
+    pub messages_inflight: usize,
+    /// Per assigned partition.
+    pub partitions: Vec<PartitionStats>,
+}
+
+/// A point-in-time view of one assigned partition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartitionStats {
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// Last offset this pool committed (or found committed at assignment).
+    pub committed_offset: Option<i64>,
+    /// End of the partition as last reported by the broker (last stable offset for read_committed).
+    pub high_watermark: Option<i64>,
+    /// `high_watermark - committed_offset`.
+    pub lag: Option<i64>,
+    /// Received and not finished.
+    pub inflight: usize,
+    /// Offset of the oldest unfinished message: the one holding the commit point back.
+    pub oldest_unfinished_offset: Option<i64>,
+    /// How long that message has been the oldest unfinished one (the stuck-partition signal).
+    pub oldest_unfinished_age: Option<Duration>,
+    /// Whether the partition is paused for backpressure.
+    pub paused: bool,
+}
+
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub processed: AtomicU64,
+    pub failed: AtomicU64,
+    pub retried: AtomicU64,
+    pub skipped: AtomicU64,
+    pub dead_lettered: AtomicU64,
+    pub skipped_from_metadata: AtomicU64,
+    pub commits: AtomicU64,
+    pub commit_failures: AtomicU64,
+    pub metadata_overflows: AtomicU64,
+    pub metadata_invalid: AtomicU64,
+    pub late_discarded: AtomicU64,
+    pub rebalances: AtomicU64,
+    pub workers: AtomicUsize,
+    pub busy: Arc<AtomicUsize>,
+    pub queued: AtomicUsize,
+    pub inflight: AtomicUsize,
+    pub partitions: Mutex<Vec<PartitionStats>>,
+}
+
+impl Counters {
+    pub fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn snapshot(&self) -> Stats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        Stats {
+            messages_processed: get(&self.processed),
+            messages_failed: get(&self.failed),
+            messages_retried: get(&self.retried),
+            messages_skipped: get(&self.skipped),
+            messages_dead_lettered: get(&self.dead_lettered),
+            messages_skipped_from_metadata: get(&self.skipped_from_metadata),
+            offsets_committed: get(&self.commits),
+            commit_failures: get(&self.commit_failures),
+            commit_metadata_overflows: get(&self.metadata_overflows),
+            commit_metadata_invalid: get(&self.metadata_invalid),
+            late_results_discarded: get(&self.late_discarded),
+            rebalances: get(&self.rebalances),
+            workers: self.workers.load(Ordering::Relaxed),
+            workers_busy: self.busy.load(Ordering::Relaxed),
+            jobs_queued: self.queued.load(Ordering::Relaxed),
+            messages_inflight: self.inflight.load(Ordering::Relaxed),
+            partitions: self
+                .partitions
+                .lock()
+                .map(|p| p.clone())
+                .unwrap_or_default(),
+        }
+    }
+}
