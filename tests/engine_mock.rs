@@ -277,8 +277,9 @@ fn key_ordering_never_runs_a_key_twice_at_once_and_keeps_offset_order() {
     );
     let pool = Pool::new(&cfg).unwrap();
     pool.subscribe(&[&topic]).unwrap();
-    let active: Arc<Mutex<HashSet<(i32, Vec<u8>)>>> = Arc::default();
-    let order: Arc<Mutex<HashMap<(i32, Vec<u8>), Vec<i64>>>> = Arc::default();
+    type PartitionKey = (i32, Vec<u8>);
+    let active: Arc<Mutex<HashSet<PartitionKey>>> = Arc::default();
+    let order: Arc<Mutex<HashMap<PartitionKey, Vec<i64>>>> = Arc::default();
     let violations = Arc::new(AtomicUsize::new(0));
     let max_parallel = Arc::new(AtomicUsize::new(0));
     let (a, o, v, mp) = (
