@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Sender};
 use rdkafka::client::ClientContext;
@@ -51,6 +51,10 @@ pub(crate) enum Event {
     },
     /// Partitions lost without an orderly revoke (session timeout): drop without committing.
     Lost(Vec<TopicPartition>),
+    /// The consumer's fetch positions, sent after every message polled before them: a finished
+    /// partition may commit up to its position (past transaction markers and similar records the
+    /// consumer never hands out).
+    Positions(Vec<(TopicPartition, i64)>),
     /// The consumer cannot go on.
     Fatal(KafkaError),
 }
@@ -237,6 +241,29 @@ fn read_committed(consumer: &KafkaConsumer, tpl: &TopicPartitionList) -> Vec<Ass
         .collect()
 }
 
+/// How often the poll thread reports fetch positions.
+const POSITIONS_EVERY: Duration = Duration::from_secs(1);
+
+/// The consumer's current fetch positions of its assigned partitions (local, no network).
+fn positions(consumer: &KafkaConsumer) -> Option<Vec<(TopicPartition, i64)>> {
+    let tpl = consumer.position().ok()?;
+    let list: Vec<_> = tpl
+        .elements()
+        .iter()
+        .filter_map(|e| match e.offset() {
+            Offset::Offset(o) if o > 0 => Some((
+                TopicPartition {
+                    topic: Arc::from(e.topic()),
+                    partition: e.partition(),
+                },
+                o,
+            )),
+            _ => None,
+        })
+        .collect();
+    (!list.is_empty()).then_some(list)
+}
+
 /// Largest batch of messages forwarded in one event.
 const BATCH: usize = 512;
 
@@ -249,6 +276,7 @@ pub(crate) fn poll_loop(
     let ctx = consumer.context().clone();
     let mut topics: HashSet<Arc<str>> = HashSet::new();
     let mut pending = 0;
+    let mut next_positions = Instant::now() + POSITIONS_EVERY;
     while !stop.load(Ordering::Relaxed) {
         let timeout = if pending == 0 {
             Duration::from_millis(100)
@@ -285,6 +313,14 @@ pub(crate) fn poll_loop(
             break;
         }
         pending = 0;
+        if Instant::now() >= next_positions {
+            next_positions = Instant::now() + POSITIONS_EVERY;
+            if let Some(positions) = positions(&consumer) {
+                if events.send(Event::Positions(positions)).is_err() {
+                    break;
+                }
+            }
+        }
     }
     ctx.flush();
 }

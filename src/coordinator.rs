@@ -213,6 +213,18 @@ impl Coordinator {
                     self.drop_partition(tp);
                 }
             }
+            // While stopping, messages are dropped unrecorded: a position must not skip them.
+            Event::Positions(_) if self.stop_deadline.is_some() => {}
+            Event::Positions(list) => {
+                for (tp, position) in list {
+                    if let Some(state) = self.partitions.get_mut(&tp.topic, tp.partition) {
+                        if !state.revoking && state.tracker.skip_to_position(position) {
+                            tracing::debug!(topic = %tp.topic, partition = tp.partition, position,
+                                "finished partition advanced to the consumer position");
+                        }
+                    }
+                }
+            }
             Event::Fatal(e) => {
                 tracing::error!(error = %e, "fatal consumer error; stopping");
                 self.fatal = Some(e);

@@ -236,6 +236,29 @@ impl PartitionTracker {
         }
     }
 
+    /// Moves the commit point up to `position` — the consumer's next fetch offset — when every
+    /// received message is finished and `position` lies beyond them. The offsets skipped hold
+    /// nothing this consumer will be handed (transaction markers, aborted or compacted-away
+    /// records), so committing them loses nothing; without this, a partition whose last record is
+    /// a transaction marker would never commit its end. The caller must know that no message below
+    /// `position` is still on its way to [`record_inflight`](Self::record_inflight): afterwards
+    /// such offsets are refused.
+    ///
+    /// Returns whether the commit point moved.
+    pub fn skip_to_position(&mut self, position: i64) -> bool {
+        if !self.ring.is_empty() || position <= 0 || position == i64::MAX {
+            return false;
+        }
+        if self.last_received.is_some_and(|last| position <= last) {
+            return false;
+        }
+        if self.commit_point.is_some_and(|point| point >= position) {
+            return false;
+        }
+        self.commit_point = Some(position);
+        true
+    }
+
     /// Number of messages received and not yet done.
     pub fn inflight_count(&self) -> usize {
         self.inflight
@@ -668,5 +691,26 @@ mod tests {
         let s = format!("{t:?}");
         assert!(s.len() < 300, "{s}");
         assert!(s.contains("window_len: 10000"), "{s}");
+    }
+
+    #[test]
+    fn skip_to_position_moves_only_an_idle_tracker_forward() {
+        let mut t = PartitionTracker::new(Some(10));
+        let a = t.record_inflight(10).unwrap();
+        assert!(!t.skip_to_position(12), "a message is unfinished");
+        t.mark_processed(a);
+        assert_eq!(t.commit_point(), Some(11));
+        assert!(!t.skip_to_position(11), "not beyond the commit point");
+        assert!(
+            t.skip_to_position(12),
+            "the transaction marker at 11 is skipped"
+        );
+        assert_eq!(t.committable_offset(), Some(12));
+        assert!(
+            t.record_inflight(11).is_err(),
+            "nothing below the new point may be recorded"
+        );
+        assert!(t.record_inflight(12).is_ok());
+        assert!(!t.skip_to_position(20), "busy again");
     }
 }
