@@ -126,6 +126,9 @@ impl CommitManager {
         }
         if let Err(e) = consumer.commit(&tpl, CommitMode::Sync) {
             Counters::bump(&counters.commit_failures);
+            if let Some(m) = &counters.metrics {
+                m.commit_failures.inc();
+            }
             tracing::warn!(error = %e, partitions = planned.len(), "commit failed; retrying at the next trigger");
             return Err(e);
         }
@@ -133,8 +136,15 @@ impl CommitManager {
             state.tracker.commit_offset(plan.offset);
             state.last_metadata = std::mem::take(&mut plan.metadata);
             Counters::bump(&counters.commits);
+            if let Some(m) = &state.metrics {
+                m.committed.inc();
+                m.metadata_bytes.set(state.last_metadata.len() as i64);
+            }
             if plan.overflow {
                 Counters::bump(&counters.metadata_overflows);
+                if let Some(m) = &counters.metrics {
+                    m.metadata_overflows.inc();
+                }
                 tracing::warn!(topic = %state.tp.topic, partition = state.tp.partition,
                     "commit metadata too large; kept only the finished offsets that fit");
             }

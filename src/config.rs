@@ -82,7 +82,8 @@ pub struct PoolSettings {
     pub commit_metadata_max_bytes: usize,
     /// `burrow.metrics`: keep Prometheus metrics.
     pub metrics: bool,
-    /// `burrow.metrics.addr`: serve metrics over HTTP on this address.
+    /// `burrow.metrics.addr`: serve metrics over HTTP on this address (`GET /metrics`); implies
+    /// `burrow.metrics=true`.
     pub metrics_addr: Option<String>,
 }
 

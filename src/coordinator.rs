@@ -208,7 +208,7 @@ impl Coordinator {
             Event::Assigned(list) => self.on_assigned(list),
             Event::Revoked { partitions, done } => self.on_revoked(partitions, done),
             Event::Lost(partitions) => {
-                Counters::bump(&self.counters.rebalances);
+                self.count_rebalance("lost");
                 for tp in &partitions {
                     self.drop_partition(tp);
                 }
@@ -261,6 +261,9 @@ impl Coordinator {
         if state.skip.contains(msg.offset()) {
             state.tracker.mark_processed(seq);
             Counters::bump(&self.counters.skipped_from_metadata);
+            if let Some(m) = &self.counters.metrics {
+                m.skipped_from_metadata.inc();
+            }
             return;
         }
         let job = Job::new(msg, state.epoch, seq);
@@ -273,13 +276,16 @@ impl Coordinator {
     }
 
     fn on_assigned(&mut self, list: Vec<Assigned>) {
-        Counters::bump(&self.counters.rebalances);
+        self.count_rebalance("assign");
         for a in list {
             let skip = match (a.committed, a.metadata.is_empty()) {
                 (Some(committed), false) => match offset_metadata::decode(committed, &a.metadata) {
                     Ok(set) => set,
                     Err(e) => {
                         Counters::bump(&self.counters.metadata_invalid);
+                        if let Some(m) = &self.counters.metrics {
+                            m.metadata_invalid.inc();
+                        }
                         tracing::warn!(topic = %a.tp.topic, partition = a.tp.partition, error = %e,
                             "ignoring commit metadata that is not Burrow's or is malformed");
                         Default::default()
@@ -291,13 +297,18 @@ impl Coordinator {
                 finished_above = skip.len(), "partition assigned");
             let epoch = self.next_epoch;
             self.next_epoch += 1;
-            self.partitions
-                .insert(PartitionState::new(a.tp, epoch, a.committed, skip));
+            let mut state = PartitionState::new(a.tp, epoch, a.committed, skip);
+            state.metrics = self
+                .counters
+                .metrics
+                .as_ref()
+                .map(|m| m.partition(&state.tp.topic, state.tp.partition));
+            self.partitions.insert(state);
         }
     }
 
     fn on_revoked(&mut self, partitions: Vec<TopicPartition>, done: Sender<()>) {
-        Counters::bump(&self.counters.rebalances);
+        self.count_rebalance("revoke");
         for tp in &partitions {
             if let Some(state) = self.partitions.get_mut(&tp.topic, tp.partition) {
                 state.revoking = true;
@@ -367,6 +378,7 @@ impl Coordinator {
             .commits
             .commit(&self.consumer, states.iter_mut(), &self.counters, now);
         for s in &states {
+            self.forget_series(s);
             tracing::info!(topic = %s.tp.topic, partition = s.tp.partition,
                 committed = ?s.tracker.last_committed(), "partition handed over");
         }
@@ -375,10 +387,33 @@ impl Coordinator {
     }
 
     fn drop_partition(&mut self, tp: &TopicPartition) {
-        self.partitions.remove(tp);
+        if let Some(state) = self.partitions.remove(tp) {
+            self.forget_series(&state);
+        }
         let parts = &self.partitions;
         self.retries
             .retain(|j| parts.get(j.msg.topic(), j.msg.partition()).is_some());
+    }
+
+    /// Removes the Prometheus series of a partition that left this member.
+    fn forget_series(&self, state: &PartitionState) {
+        if let (Some(m), Some(pm)) = (&self.counters.metrics, &state.metrics) {
+            m.remove_partition(pm);
+        }
+    }
+
+    fn count_rebalance(&self, kind: &str) {
+        Counters::bump(&self.counters.rebalances);
+        if let Some(m) = &self.counters.metrics {
+            m.rebalance(kind);
+        }
+    }
+
+    fn count_late_result(&self) {
+        Counters::bump(&self.counters.late_discarded);
+        if let Some(m) = &self.counters.metrics {
+            m.late_discarded.inc();
+        }
     }
 
     fn on_report(&mut self, report: Report) {
@@ -388,7 +423,9 @@ impl Coordinator {
                 outcome,
                 elapsed,
             } => {
-                tracing::trace!(offset = job.msg.offset(), ?elapsed, "processed");
+                if let Some(m) = &self.counters.metrics {
+                    m.duration.observe(elapsed.as_secs_f64());
+                }
                 self.on_processed(job, outcome)
             }
             Report::DeadLettered { job, result } => self.on_dead_lettered(job, result),
@@ -400,7 +437,7 @@ impl Coordinator {
             self.partitions
                 .current_mut(job.msg.topic(), job.msg.partition(), job.epoch)
         else {
-            Counters::bump(&self.counters.late_discarded);
+            self.count_late_result();
             return;
         };
         state.outstanding -= 1;
@@ -428,6 +465,10 @@ impl Coordinator {
             job.attempt += 1;
             job.last_error = Some(error);
             Counters::bump(&self.counters.retried);
+            if let Some(pm) = &state.metrics {
+                pm.errors_retriable.inc();
+                pm.retries.inc();
+            }
             self.retries.push(Instant::now() + delay, job);
             return;
         }
@@ -437,6 +478,14 @@ impl Coordinator {
             return;
         }
         Counters::bump(&self.counters.failed);
+        if let Some(pm) = &state.metrics {
+            if retriable {
+                pm.errors_retriable.inc();
+            } else {
+                pm.errors_permanent.inc();
+            }
+            pm.failed.inc();
+        }
         tracing::error!(topic = m.topic(), partition = m.partition(), offset = m.offset(),
             attempts = job.attempt + 1, error = %error, policy = ?self.settings.on_failure,
             "message failed permanently");
@@ -511,7 +560,7 @@ impl Coordinator {
             self.partitions
                 .current_mut(job.msg.topic(), job.msg.partition(), job.epoch)
         else {
-            Counters::bump(&self.counters.late_discarded);
+            self.count_late_result();
             return;
         };
         state.outstanding -= 1;
@@ -546,15 +595,27 @@ impl Coordinator {
         if state.paused && state.under_low_watermark(cap) && !state.revoking {
             set_paused(&self.consumer, state, false);
         }
-        let counter = match how {
+        let (counter, series) = match how {
             Finish::Processed => {
                 self.consecutive_failures = 0;
-                &self.counters.processed
+                (
+                    &self.counters.processed,
+                    state.metrics.as_ref().map(|m| &m.succeeded),
+                )
             }
-            Finish::Skipped => &self.counters.skipped,
-            Finish::DeadLettered => &self.counters.dead_lettered,
+            Finish::Skipped => (
+                &self.counters.skipped,
+                state.metrics.as_ref().map(|m| &m.skipped),
+            ),
+            Finish::DeadLettered => (
+                &self.counters.dead_lettered,
+                state.metrics.as_ref().map(|m| &m.dead_lettered),
+            ),
         };
         Counters::bump(counter);
+        if let Some(series) = series {
+            series.inc();
+        }
         if self.commits.note_finished() {
             self.commit_all(Instant::now());
         }
@@ -651,12 +712,29 @@ impl Coordinator {
             state.note_progress(now);
             inflight += state.tracker.inflight_count();
             waiting += state.gate.waiting();
-            parts
-                .push(state.snapshot(now, ctx.high_watermark(&state.tp.topic, state.tp.partition)));
+            let end = ctx.high_watermark(&state.tp.topic, state.tp.partition);
+            let snapshot = state.snapshot(now, end);
+            if let Some(pm) = &state.metrics {
+                pm.inflight.set(snapshot.inflight as i64);
+                pm.paused.set(i64::from(snapshot.paused));
+                let age = snapshot
+                    .oldest_unfinished_age
+                    .map_or(0.0, |d| d.as_secs_f64());
+                pm.oldest_age.set(age);
+                if let (Some(lag), Some(m)) = (snapshot.lag, &self.counters.metrics) {
+                    m.set_lag(pm, lag);
+                }
+            }
+            parts.push(snapshot);
         }
         parts.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
         let c = &self.counters;
         c.inflight.store(inflight, Ordering::Relaxed);
+        if let Some(m) = &c.metrics {
+            let workers = self.settings.workers.max(1) as f64;
+            m.worker_utilization
+                .set(c.busy.load(Ordering::Relaxed) as f64 / workers);
+        }
         c.queued.store(
             waiting + self.ready.len() + self.retries.len(),
             Ordering::Relaxed,

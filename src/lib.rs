@@ -36,6 +36,8 @@ mod dispatcher;
 mod error;
 mod job;
 mod message;
+mod metrics;
+mod metrics_server;
 pub mod offset_metadata;
 mod outcome;
 mod partition;

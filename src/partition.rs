@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use crate::consumer::TopicPartition;
 use crate::dispatcher::KeyGate;
+use crate::metrics::PartitionMetrics;
 use crate::offset_metadata::DoneSet;
 use crate::stats::PartitionStats;
 use crate::tracker::{PartitionTracker, Seq};
@@ -27,6 +28,8 @@ pub(crate) struct PartitionState {
     pub revoking: bool,
     /// Metadata sent with the last successful commit.
     pub last_metadata: String,
+    /// This partition's Prometheus series, when metrics are on.
+    pub metrics: Option<PartitionMetrics>,
     oldest: Option<(Seq, Instant)>,
 }
 
@@ -42,6 +45,7 @@ impl PartitionState {
             paused: false,
             revoking: false,
             last_metadata: String::new(),
+            metrics: None,
             oldest: None,
         }
     }

@@ -13,6 +13,7 @@ use crate::coordinator::{Channels, Control, Coordinator};
 use crate::dead_letter::DeadLetter;
 use crate::error::Error;
 use crate::message::Message;
+use crate::metrics_server::MetricsServer;
 use crate::outcome::{Delivery, Outcome};
 use crate::stats::{Counters, Stats};
 use crate::worker::{Processor, WorkerPool};
@@ -37,6 +38,7 @@ pub struct Pool {
     stop: StopHandle,
     counters: Arc<Counters>,
     phase: Mutex<Phase>,
+    metrics_server: Option<MetricsServer>,
 }
 
 /// Stops a pool from any thread, including from inside a processor. Cheap to clone.
@@ -72,7 +74,13 @@ impl Pool {
         let context = BurrowContext::new(events_tx, settings.shutdown_timeout);
         let consumer: KafkaConsumer = client_config.create_with_context(context)?;
         let (tx, control) = unbounded();
-        let counters = Arc::new(Counters::default());
+        let counters = Arc::new(Counters::new(
+            settings.metrics || settings.metrics_addr.is_some(),
+        ));
+        let metrics_server = match &settings.metrics_addr {
+            Some(addr) => Some(MetricsServer::start(addr, counters.clone())?),
+            None => None,
+        };
         counters.workers.store(settings.workers, Ordering::Relaxed);
         Ok(Self {
             config: config.clone(),
@@ -86,6 +94,7 @@ impl Pool {
             },
             counters,
             phase: Mutex::new(Phase::Idle),
+            metrics_server,
         })
     }
 
@@ -228,6 +237,24 @@ impl Pool {
     /// Counters and per-partition state. Partition figures are refreshed about every 100 ms.
     pub fn stats(&self) -> Stats {
         self.counters.snapshot()
+    }
+
+    /// The pool's Prometheus metrics in the text exposition format (version 0.0.4). Empty unless
+    /// `burrow.metrics=true`. Per-partition series exist for the partitions assigned right now.
+    pub fn metrics_text(&self) -> String {
+        self.counters
+            .metrics
+            .as_ref()
+            .map(|m| m.text())
+            .unwrap_or_default()
+    }
+
+    /// The address the metrics endpoint listens on, when `burrow.metrics.addr` is set (with port
+    /// 0 the system picks one).
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.metrics_server
+            .as_ref()
+            .and_then(MetricsServer::local_addr)
     }
 
     /// The typed pool settings in force.

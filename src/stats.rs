@@ -4,6 +4,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::metrics::Metrics;
+
 /// A point-in-time view of the pool.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Stats {
@@ -86,9 +88,18 @@ pub(crate) struct Counters {
     pub queued: AtomicUsize,
     pub inflight: AtomicUsize,
     pub partitions: Mutex<Vec<PartitionStats>>,
+    /// Prometheus metrics, when `burrow.metrics=true`.
+    pub metrics: Option<Metrics>,
 }
 
 impl Counters {
+    pub fn new(metrics: bool) -> Self {
+        Self {
+            metrics: metrics.then(Metrics::new),
+            ..Self::default()
+        }
+    }
+
     pub fn bump(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
     }
