@@ -195,6 +195,11 @@ impl ConsumerContext for BurrowContext {
         match rebalance {
             Rebalance::Assign(tpl) if !self.closing.load(Ordering::SeqCst) => {
                 self.flush();
+                // librdkafka keeps a partition's paused flag across a revoke and a new
+                // assignment; Burrow's new state starts unpaused, so make librdkafka agree.
+                if let Err(e) = consumer.resume(tpl) {
+                    tracing::warn!(error = %e, "could not resume newly assigned partitions");
+                }
                 let assigned = read_committed(consumer, tpl);
                 tracing::info!(count = assigned.len(), "partitions assigned");
                 let _ = self.events.send(Event::Assigned(assigned));

@@ -17,7 +17,7 @@ use rdkafka::consumer::Consumer;
 use rdkafka::error::KafkaError;
 use rdkafka::topic_partition_list::TopicPartitionList;
 
-use crate::commit::CommitManager;
+use crate::commit::{CommitManager, Committer};
 use crate::config::{FailurePolicy, PoolSettings};
 use crate::consumer::{Assigned, Event, KafkaConsumer, TopicPartition};
 use crate::dead_letter::DeadLetter;
@@ -71,6 +71,7 @@ pub(crate) struct Coordinator {
     poll_stop: Arc<AtomicBool>,
     counters: Arc<Counters>,
     dead_letter: Option<DeadLetter>,
+    committer: Option<Committer>,
     partitions: Partitions,
     ready: VecDeque<Job>,
     retries: RetryQueue,
@@ -92,6 +93,7 @@ impl Coordinator {
         poll_stop: Arc<AtomicBool>,
         counters: Arc<Counters>,
         dead_letter: Option<DeadLetter>,
+        committer: Committer,
     ) -> Self {
         let commits = CommitManager::new(
             settings.commit_interval,
@@ -110,6 +112,7 @@ impl Coordinator {
             poll_stop,
             counters,
             dead_letter,
+            committer: Some(committer),
             partitions: Partitions::default(),
             ready: VecDeque::new(),
             retries: RetryQueue::default(),
@@ -376,7 +379,7 @@ impl Coordinator {
             .collect();
         let _ = self
             .commits
-            .commit(&self.consumer, states.iter_mut(), &self.counters, now);
+            .commit_sync(&self.consumer, states.iter_mut(), &self.counters, now);
         for s in &states {
             self.forget_series(s);
             tracing::info!(topic = %s.tp.topic, partition = s.tp.partition,
@@ -429,6 +432,10 @@ impl Coordinator {
                 self.on_processed(job, outcome)
             }
             Report::DeadLettered { job, result } => self.on_dead_lettered(job, result),
+            Report::Committed { result } => {
+                self.commits
+                    .on_committed(result, &mut self.partitions, &self.counters);
+            }
         }
     }
 
@@ -666,12 +673,9 @@ impl Coordinator {
         for state in self.partitions.iter_mut() {
             state.note_progress(now);
         }
-        let _ = self.commits.commit(
-            &self.consumer,
-            self.partitions.iter_mut(),
-            &self.counters,
-            now,
-        );
+        if let Some(committer) = &self.committer {
+            self.commits.commit_async(committer, &self.partitions, now);
+        }
     }
 
     fn outstanding(&self) -> usize {
@@ -749,7 +753,18 @@ impl Coordinator {
     fn shut_down(mut self) -> Result<(), Error> {
         let now = Instant::now();
         self.poll_stop.store(true, Ordering::SeqCst);
-        self.commit_all(now);
+        if let Some(committer) = self.committer.take() {
+            committer.stop();
+        }
+        for state in self.partitions.iter_mut() {
+            state.note_progress(now);
+        }
+        let _ = self.commits.commit_sync(
+            &self.consumer,
+            self.partitions.iter_mut(),
+            &self.counters,
+            now,
+        );
         if let Some(revoke) = self.revoke.take() {
             let _ = revoke.done.send(());
         }

@@ -51,4 +51,6 @@ pub(crate) enum Report {
         job: Job,
         result: Result<(), String>,
     },
+    /// The committer thread's answer to the commit in flight.
+    Committed { result: Result<(), String> },
 }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use rdkafka::consumer::Consumer;
 
+use crate::commit::Committer;
 use crate::config::{Config, FailurePolicy, PoolSettings};
 use crate::consumer::{poll_loop, BurrowContext, Event, KafkaConsumer};
 use crate::coordinator::{Channels, Control, Coordinator};
@@ -171,6 +172,7 @@ impl Pool {
             _ => None,
         };
         let queued = jobs_rx.clone();
+        let committer = Committer::start(consumer.clone(), reports_tx.clone())?;
         let workers = WorkerPool::start(
             s.workers,
             jobs_rx,
@@ -201,6 +203,7 @@ impl Pool {
             poll_stop.clone(),
             self.counters.clone(),
             dead_letter,
+            committer,
         );
         let result = coordinator.run();
         poll_stop.store(true, Ordering::SeqCst);
