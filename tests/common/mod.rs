@@ -289,3 +289,370 @@ pub fn init_logs() {
         .with_test_writer()
         .try_init();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Real-broker helpers (tests/real_broker*.rs): topics through the admin API, reading topics back,
+// and `burrow-consume` child processes with their record files.
+
+/// The real broker's bootstrap address from `BURROW_KAFKA_BOOTSTRAP`.
+pub fn real_bootstrap() -> String {
+    match std::env::var("BURROW_KAFKA_BOOTSTRAP") {
+        Ok(b) if !b.trim().is_empty() => b.trim().to_string(),
+        _ => panic!(
+            "BURROW_KAFKA_BOOTSTRAP is not set: these tests need a real Kafka broker. \
+             Run scripts/test-real-broker, or `scripts/kafka up` and \
+             `BURROW_KAFKA_BOOTSTRAP=$(scripts/kafka bootstrap) cargo test --test real_broker -- --include-ignored`"
+        ),
+    }
+}
+
+/// A name unique across test runs against a long-lived broker (pid + time + counter).
+pub fn unique_real(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() % 1_000_000_000)
+        .unwrap_or(0);
+    unique(&format!("{prefix}-{nanos}"))
+}
+
+/// Runs a future to completion on this thread (the admin client's futures need no runtime).
+pub fn block_on<F: std::future::Future>(fut: F) -> F::Output {
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        match fut.as_mut().poll(&mut cx) {
+            Poll::Ready(v) => return v,
+            Poll::Pending => std::thread::park_timeout(Duration::from_millis(50)),
+        }
+    }
+}
+
+/// Creates a topic (replication 1) with topic-level configs through the admin API and waits
+/// until its metadata shows every partition.
+pub fn create_topic(bootstrap: &str, name: &str, partitions: i32, configs: &[(&str, &str)]) {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use rdkafka::client::DefaultClientContext;
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .expect("admin client");
+    let mut topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
+    for (k, v) in configs {
+        topic = topic.set(k, v);
+    }
+    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(20)));
+    let results = block_on(admin.create_topics([&topic], &opts)).expect("create_topics");
+    for r in results {
+        if let Err((t, code)) = r {
+            panic!("could not create topic {t}: {code:?}");
+        }
+    }
+    let probe: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .expect("consumer");
+    wait_until(Duration::from_secs(30), "topic metadata", || {
+        probe
+            .fetch_metadata(Some(name), Duration::from_secs(5))
+            .ok()
+            .and_then(|md| {
+                md.topics()
+                    .iter()
+                    .find(|t| t.name() == name)
+                    .map(|t| t.error().is_none() && t.partitions().len() == partitions as usize)
+            })
+            .unwrap_or(false)
+    });
+}
+
+/// One record read back from a topic.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    pub headers: HashMap<String, String>,
+}
+
+/// Reads every record of a topic from the beginning to the end of each partition, as a plain
+/// consumer with `isolation.level` (`read_committed` or `read_uncommitted`) sees it.
+pub fn read_topic(bootstrap: &str, topic: &str, partitions: i32, isolation: &str) -> Vec<Record> {
+    use rdkafka::error::KafkaError;
+    use rdkafka::message::{Headers, Message as _};
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", unique_real("reader"))
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        .set("isolation.level", isolation)
+        .create()
+        .expect("reader");
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition_offset(topic, p, Offset::Beginning)
+            .unwrap();
+    }
+    consumer.assign(&tpl).expect("assign");
+    let mut at_eof = vec![false; partitions as usize];
+    let mut out = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while at_eof.iter().any(|e| !e) {
+        assert!(Instant::now() < deadline, "reading {topic} timed out");
+        match consumer.poll(Duration::from_millis(200)) {
+            Some(Ok(m)) => {
+                at_eof[m.partition() as usize] = false;
+                let headers = m
+                    .headers()
+                    .map(|hs| {
+                        hs.iter()
+                            .map(|h| {
+                                (
+                                    h.key.to_string(),
+                                    String::from_utf8_lossy(h.value.unwrap_or_default())
+                                        .into_owned(),
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                out.push(Record {
+                    partition: m.partition(),
+                    offset: m.offset(),
+                    key: m.key().map(<[u8]>::to_vec),
+                    value: m.payload().map(<[u8]>::to_vec),
+                    headers,
+                });
+            }
+            Some(Err(KafkaError::PartitionEOF(p))) => at_eof[p as usize] = true,
+            Some(Err(e)) => panic!("reading {topic}: {e}"),
+            None => {}
+        }
+    }
+    out
+}
+
+/// Parses a `burrow-consume --record` file: one `TOPIC PARTITION OFFSET` line per finished
+/// message. A last line without its newline (cut by a kill) is ignored.
+pub fn read_record_file(path: &std::path::Path) -> Vec<(i32, i64)> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let complete = match text.rfind('\n') {
+        Some(i) => &text[..=i],
+        None => "",
+    };
+    complete
+        .lines()
+        .map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            assert_eq!(f.len(), 3, "bad record line {line:?} in {}", path.display());
+            (
+                f[1].parse().expect("partition"),
+                f[2].parse().expect("offset"),
+            )
+        })
+        .collect()
+}
+
+/// Lines in a record file so far (cheap progress probe).
+pub fn record_lines(path: &std::path::Path) -> usize {
+    std::fs::read(path)
+        .map(|b| b.iter().filter(|&&c| c == b'\n').count())
+        .unwrap_or(0)
+}
+
+/// Reads `"key":number` from the one-line JSON `burrow-consume` prints.
+pub fn json_number(line: &str, key: &str) -> Option<i64> {
+    let needle = format!("\"{key}\":");
+    let start = line.find(&needle)? + needle.len();
+    let digits: String = line[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '-')
+        .collect();
+    digits.parse().ok()
+}
+
+/// A `burrow-consume` child process. Killed (SIGKILL) on drop if still running.
+pub struct ConsumerProcess {
+    pub name: String,
+    pub record: std::path::PathBuf,
+    pub stop_file: std::path::PathBuf,
+    stdout: std::path::PathBuf,
+    stderr: std::path::PathBuf,
+    child: Option<std::process::Child>,
+}
+
+impl ConsumerProcess {
+    /// Starts `burrow-consume` (the binary cargo built for this test run) with its record,
+    /// stop and output files in `dir`, named after `name`.
+    pub fn spawn(
+        dir: &std::path::Path,
+        name: &str,
+        bootstrap: &str,
+        group: &str,
+        topic: &str,
+        args: &[&str],
+    ) -> Self {
+        let file = |ext: &str| dir.join(format!("{name}.{ext}"));
+        let (record, stop_file, stdout, stderr) =
+            (file("record"), file("stop"), file("stdout"), file("stderr"));
+        let _ = std::fs::remove_file(&stop_file);
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_burrow-consume"))
+            .args(["--bootstrap", bootstrap, "--group", group, "--topic", topic])
+            .arg("--record")
+            .arg(&record)
+            .arg("--stop-file")
+            .arg(&stop_file)
+            .args(["--max-runtime-s", "600"])
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::fs::File::create(&stdout).expect("stdout file"))
+            .stderr(std::fs::File::create(&stderr).expect("stderr file"))
+            .spawn()
+            .expect("spawn burrow-consume");
+        Self {
+            name: name.to_string(),
+            record,
+            stop_file,
+            stdout,
+            stderr,
+            child: Some(child),
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, |c| c.id())
+    }
+
+    /// Finished messages recorded so far.
+    pub fn recorded(&self) -> usize {
+        record_lines(&self.record)
+    }
+
+    /// Panics (with its stderr) if the process already exited.
+    pub fn assert_running(&mut self) {
+        if let Some(status) = self
+            .child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
+        {
+            panic!(
+                "{} exited early with {status}: {}",
+                self.name,
+                self.stderr_text()
+            );
+        }
+    }
+
+    pub fn stderr_path(&self) -> &std::path::Path {
+        &self.stderr
+    }
+
+    pub fn stderr_text(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// SIGKILL (`Child::kill` sends SIGKILL on Unix) and reap.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Asks for a graceful stop (stop file) and waits for a clean exit; returns the final
+    /// stats line it printed.
+    pub fn stop(&mut self, timeout: Duration) -> String {
+        std::fs::write(&self.stop_file, b"stop").expect("stop file");
+        self.wait(timeout)
+    }
+
+    /// Waits for the process to exit by itself with status 0; returns its stats line.
+    pub fn wait(&mut self, timeout: Duration) -> String {
+        let mut child = self.child.take().expect("process already reaped");
+        let deadline = Instant::now() + timeout;
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "{} did not exit within {timeout:?}; stderr: {}",
+                    self.name,
+                    self.stderr_text()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let out = std::fs::read_to_string(&self.stdout).unwrap_or_default();
+        assert!(
+            status.success(),
+            "{} exited with {status}; stdout: {out} stderr: {}",
+            self.name,
+            self.stderr_text()
+        );
+        out.lines().last().unwrap_or_default().to_string()
+    }
+}
+
+impl Drop for ConsumerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A scratch directory for record files, removed on drop unless the test panicked (kept for
+/// inspection; its path is printed).
+pub struct ScratchDir(pub std::path::PathBuf);
+
+impl ScratchDir {
+    pub fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(unique_real(&format!("burrow-{name}")));
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        Self(dir)
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("kept scratch dir {}", self.0.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// At-least-once check over processing records: every expected (partition, offset) appears.
+/// Returns (total records, distinct, duplicates = total - distinct).
+pub fn check_at_least_once(
+    expected: &std::collections::BTreeSet<(i32, i64)>,
+    records: &[(i32, i64)],
+) -> (usize, usize, usize) {
+    let distinct: std::collections::BTreeSet<(i32, i64)> = records.iter().copied().collect();
+    let missing: Vec<_> = expected.difference(&distinct).take(20).collect();
+    assert!(
+        missing.is_empty(),
+        "{} messages never processed, e.g. {missing:?}",
+        expected.difference(&distinct).count()
+    );
+    let unexpected: Vec<_> = distinct.difference(expected).take(20).collect();
+    assert!(
+        unexpected.is_empty(),
+        "processed offsets that were never produced: {unexpected:?}"
+    );
+    (
+        records.len(),
+        distinct.len(),
+        records.len() - distinct.len(),
+    )
+}
