@@ -86,18 +86,17 @@ fn burrow_run(bootstrap: &str, topic: &str, n: usize, workers: usize, metrics: b
         .unwrap()
         .set("burrow.workers", &workers.to_string())
         .unwrap()
-        .set(
-            "burrow.commit.batch.size",
-            &std::env::var("BATCH").unwrap_or("1000".into()),
-        )
-        .unwrap()
-        .set(
-            "burrow.max.inflight.per.partition",
-            &std::env::var("CAP").unwrap_or("1000".into()),
-        )
-        .unwrap()
         .set("burrow.metrics", if metrics { "true" } else { "false" })
         .unwrap();
+    // Extra keys for experiments: BENCH_CONFIG="key=value,key=value".
+    for kv in std::env::var("BENCH_CONFIG")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|s| !s.is_empty())
+    {
+        let (k, v) = kv.split_once('=').expect("key=value");
+        config.set(k, v).unwrap();
+    }
     let pool = Arc::new(Pool::new(&config).unwrap());
     pool.subscribe(&[topic]).unwrap();
     let first: Arc<OnceLock<Instant>> = Arc::default();

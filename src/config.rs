@@ -46,7 +46,8 @@ pub enum ProcessingOrder {
 pub struct PoolSettings {
     /// `burrow.workers`: worker threads running the processor.
     pub workers: usize,
-    /// `burrow.job.queue.size`: jobs waiting for a free worker.
+    /// `burrow.job.queue.size`: messages that may wait for a free worker; while that many wait,
+    /// the pool holds off fetching more.
     pub job_queue_size: usize,
     /// `burrow.result.queue.size`: finished jobs waiting for the coordinator.
     pub result_queue_size: usize,
@@ -71,7 +72,8 @@ pub struct PoolSettings {
     /// `burrow.ordering`.
     pub ordering: ProcessingOrder,
     /// `burrow.max.inflight.per.partition`: received-but-unfinished messages per partition before
-    /// the partition is paused (resumed at half).
+    /// the partition is paused (resumed at half) — the bound for a partition whose messages wait
+    /// behind a retrying key or message.
     pub max_inflight_per_partition: usize,
     /// `burrow.shutdown.timeout.ms`: how long stop and revoke wait for in-flight work.
     pub shutdown_timeout: Duration,
@@ -196,7 +198,7 @@ const KEYS: &[KeySpec] = &[
     },
     KeySpec {
         key: "burrow.max.inflight.per.partition",
-        default: Some("1000"),
+        default: Some("10000"),
         kind: Kind::Int {
             min: 1,
             max: 10_000_000,

@@ -19,6 +19,7 @@ use rdkafka::message::Message as _;
 use rdkafka::statistics::Statistics;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
+use crate::backpressure::FetchGate;
 use crate::message::Message;
 
 /// A (topic, partition) pair. Both are part of every key: two topics with the same partition
@@ -277,12 +278,16 @@ pub(crate) fn poll_loop(
     consumer: Arc<KafkaConsumer>,
     events: Sender<Event>,
     stop: Arc<AtomicBool>,
+    gate: Arc<FetchGate>,
 ) {
     let ctx = consumer.context().clone();
     let mut topics: HashSet<Arc<str>> = HashSet::new();
     let mut pending = 0;
     let mut next_positions = Instant::now() + POSITIONS_EVERY;
     while !stop.load(Ordering::Relaxed) {
+        if pending == 0 {
+            gate.wait_for_room(&stop);
+        }
         let timeout = if pending == 0 {
             Duration::from_millis(100)
         } else {

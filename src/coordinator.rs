@@ -17,6 +17,7 @@ use rdkafka::consumer::Consumer;
 use rdkafka::error::KafkaError;
 use rdkafka::topic_partition_list::TopicPartitionList;
 
+use crate::backpressure::FetchGate;
 use crate::commit::{CommitManager, Committer};
 use crate::config::{FailurePolicy, PoolSettings};
 use crate::consumer::{Assigned, Event, KafkaConsumer, TopicPartition};
@@ -72,6 +73,7 @@ pub(crate) struct Coordinator {
     counters: Arc<Counters>,
     dead_letter: Option<DeadLetter>,
     committer: Option<Committer>,
+    gate: Arc<FetchGate>,
     partitions: Partitions,
     ready: VecDeque<Job>,
     retries: RetryQueue,
@@ -94,6 +96,7 @@ impl Coordinator {
         counters: Arc<Counters>,
         dead_letter: Option<DeadLetter>,
         committer: Committer,
+        gate: Arc<FetchGate>,
     ) -> Self {
         let commits = CommitManager::new(
             settings.commit_interval,
@@ -113,6 +116,7 @@ impl Coordinator {
             counters,
             dead_letter,
             committer: Some(committer),
+            gate,
             partitions: Partitions::default(),
             ready: VecDeque::new(),
             retries: RetryQueue::default(),
@@ -275,6 +279,10 @@ impl Coordinator {
         }
         if !state.paused && state.over_high_watermark(cap) {
             set_paused(&self.consumer, state, true);
+            Counters::bump(&self.counters.pauses);
+            if let Some(m) = &self.counters.metrics {
+                m.pauses.inc();
+            }
         }
     }
 
@@ -667,6 +675,7 @@ impl Coordinator {
                 Err(TrySendError::Disconnected(_)) => break,
             }
         }
+        self.gate.set_waiting(self.ready.len() + jobs.len());
     }
 
     fn commit_all(&mut self, now: Instant) {

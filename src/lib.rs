@@ -27,6 +27,7 @@
 //! with `offset_metadata`).
 #![warn(missing_docs)]
 
+mod backpressure;
 mod commit;
 mod config;
 mod consumer;
@@ -34,6 +35,7 @@ mod coordinator;
 mod dead_letter;
 mod dispatcher;
 mod error;
+pub mod ffi;
 mod job;
 mod message;
 mod metrics;

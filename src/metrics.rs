@@ -30,6 +30,7 @@ pub(crate) struct Metrics {
     pub skipped_from_metadata: IntCounter,
     pub commit_failures: IntCounter,
     pub late_discarded: IntCounter,
+    pub pauses: IntCounter,
     rebalances: IntCounterVec,
 }
 
@@ -162,6 +163,11 @@ impl Metrics {
                 &r,
                 "burrow_late_results_discarded_total",
                 "Results that arrived after their partition was revoked (discarded)",
+            ),
+            pauses: counter(
+                &r,
+                "burrow_partition_pauses_total",
+                "Times a partition was paused because its unfinished messages reached the cap",
             ),
             rebalances: counter_vec(
                 &r,

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use rdkafka::consumer::Consumer;
 
+use crate::backpressure::FetchGate;
 use crate::commit::Committer;
 use crate::config::{Config, FailurePolicy, PoolSettings};
 use crate::consumer::{poll_loop, BurrowContext, Event, KafkaConsumer};
@@ -71,7 +72,7 @@ impl Pool {
     pub fn new(config: &Config) -> Result<Self, Error> {
         let settings = config.pool_settings()?;
         let client_config = config.consumer_config()?;
-        let (events_tx, events_rx) = bounded(64);
+        let (events_tx, events_rx) = bounded(8);
         let context = BurrowContext::new(events_tx, settings.shutdown_timeout);
         let consumer: KafkaConsumer = client_config.create_with_context(context)?;
         let (tx, control) = unbounded();
@@ -181,12 +182,13 @@ impl Pool {
             self.counters.busy.clone(),
         )?;
         let poll_stop = Arc::new(AtomicBool::new(false));
+        let gate = Arc::new(FetchGate::new(s.job_queue_size));
         let poller = {
-            let (consumer, stop) = (consumer.clone(), poll_stop.clone());
+            let (consumer, stop, gate) = (consumer.clone(), poll_stop.clone(), gate.clone());
             let events_tx = consumer.context().events();
             std::thread::Builder::new()
                 .name("burrow-poll".into())
-                .spawn(move || poll_loop(consumer, events_tx, stop))
+                .spawn(move || poll_loop(consumer, events_tx, stop, gate))
                 .map_err(|e| Error::Thread(e.to_string()))?
         };
         let channels = Channels {
@@ -204,6 +206,7 @@ impl Pool {
             self.counters.clone(),
             dead_letter,
             committer,
+            gate,
         );
         let result = coordinator.run();
         poll_stop.store(true, Ordering::SeqCst);

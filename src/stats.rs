@@ -34,6 +34,8 @@ pub struct Stats {
     pub late_results_discarded: u64,
     /// Rebalance events handled (assignments and revocations).
     pub rebalances: u64,
+    /// Times a partition was paused for backpressure.
+    pub partition_pauses: u64,
     /// Worker threads.
     pub workers: usize,
     /// Workers inside the processor right now.
@@ -83,6 +85,7 @@ pub(crate) struct Counters {
     pub metadata_invalid: AtomicU64,
     pub late_discarded: AtomicU64,
     pub rebalances: AtomicU64,
+    pub pauses: AtomicU64,
     pub workers: AtomicUsize,
     pub busy: Arc<AtomicUsize>,
     pub queued: AtomicUsize,
@@ -119,6 +122,7 @@ impl Counters {
             commit_metadata_invalid: get(&self.metadata_invalid),
             late_results_discarded: get(&self.late_discarded),
             rebalances: get(&self.rebalances),
+            partition_pauses: get(&self.pauses),
             workers: self.workers.load(Ordering::Relaxed),
             workers_busy: self.busy.load(Ordering::Relaxed),
             jobs_queued: self.queued.load(Ordering::Relaxed),
