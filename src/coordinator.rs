@@ -59,6 +59,10 @@ pub(crate) struct Channels {
     /// The workers' end of the job queue, to take back jobs no worker has started.
     pub queued: Receiver<Job>,
     pub control: Receiver<Control>,
+    /// Tells the poll thread to stop.
+    pub poll_stop: Arc<AtomicBool>,
+    /// Tells the poll thread how many messages wait for a worker.
+    pub gate: Arc<FetchGate>,
 }
 
 pub(crate) struct Coordinator {
@@ -92,11 +96,9 @@ impl Coordinator {
         settings: PoolSettings,
         consumer: Arc<KafkaConsumer>,
         channels: Channels,
-        poll_stop: Arc<AtomicBool>,
         counters: Arc<Counters>,
         dead_letter: Option<DeadLetter>,
         committer: Committer,
-        gate: Arc<FetchGate>,
     ) -> Self {
         let commits = CommitManager::new(
             settings.commit_interval,
@@ -112,11 +114,11 @@ impl Coordinator {
             jobs: Some(channels.jobs),
             queued: channels.queued,
             control: channels.control,
-            poll_stop,
+            poll_stop: channels.poll_stop,
             counters,
             dead_letter,
             committer: Some(committer),
-            gate,
+            gate: channels.gate,
             partitions: Partitions::default(),
             ready: VecDeque::new(),
             retries: RetryQueue::default(),

@@ -197,16 +197,16 @@ impl Pool {
             jobs: jobs_tx,
             queued,
             control: self.control.clone(),
+            poll_stop: poll_stop.clone(),
+            gate,
         };
         let coordinator = Coordinator::new(
             s.clone(),
             consumer,
             channels,
-            poll_stop.clone(),
             self.counters.clone(),
             dead_letter,
             committer,
-            gate,
         );
         let result = coordinator.run();
         poll_stop.store(true, Ordering::SeqCst);

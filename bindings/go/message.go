@@ -1,0 +1,61 @@
+package burrow
+
+import (
+	"fmt"
+	"time"
+)
+
+// Offset is a partition offset, as in confluent-kafka-go.
+type Offset int64
+
+func (o Offset) String() string { return fmt.Sprint(int64(o)) }
+
+// TopicPartition names a message's place, as in confluent-kafka-go.
+type TopicPartition struct {
+	Topic     *string
+	Partition int32
+	Offset    Offset
+	Metadata  *string
+	Error     error
+}
+
+func (tp TopicPartition) String() string {
+	topic := "<nil>"
+	if tp.Topic != nil {
+		topic = *tp.Topic
+	}
+	return fmt.Sprintf("%s[%d]@%d", topic, tp.Partition, tp.Offset)
+}
+
+// Header is a record header, as in confluent-kafka-go (Value nil for a null value).
+type Header struct {
+	Key   string
+	Value []byte
+}
+
+// TimestampType is the kind of Message.Timestamp, as in confluent-kafka-go.
+type TimestampType int
+
+// TimestampType values.
+const (
+	TimestampNotAvailable TimestampType = iota
+	TimestampCreateTime
+	TimestampLogAppendTime
+)
+
+// Message is one Kafka record with the fields of confluent-kafka-go's kafka.Message. Its byte
+// slices are copies owned by Go: keep them as long as you like.
+type Message struct {
+	TopicPartition TopicPartition
+	Value          []byte // nil for a tombstone
+	Key            []byte // nil for a record without key
+	Timestamp      time.Time
+	TimestampType  TimestampType
+	Headers        []Header
+	// Attempt is 1 for the first delivery, 2 for the first retry, ... (new in Burrow).
+	Attempt int
+}
+
+func (m *Message) String() string {
+	return fmt.Sprintf("%s attempt %d", m.TopicPartition, m.Attempt)
+}

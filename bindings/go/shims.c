@@ -1,0 +1,62 @@
+#include "shims.h"
+#include "_cgo_export.h"
+
+burrow_outcome burrow_go_process_trampoline(void *userdata, const burrow_message *msg)
+{
+	burrow_go_msg m;
+	m.msg = msg;
+	m.completion = NULL;
+	m.partition = burrow_message_partition(msg);
+	m.offset = burrow_message_offset(msg);
+	m.attempt = burrow_message_attempt(msg);
+	m.header_count = burrow_message_header_count(msg);
+	if (burrow_message_topic(msg, &m.topic, &m.topic_len) != BURROW_RESULT_OK) {
+		m.topic = NULL;
+		m.topic_len = 0;
+	}
+	if (burrow_message_key(msg, &m.key, &m.key_len) != BURROW_RESULT_OK) {
+		m.key = NULL;
+		m.key_len = 0;
+	}
+	if (burrow_message_value(msg, &m.value, &m.value_len) != BURROW_RESULT_OK) {
+		m.value = NULL;
+		m.value_len = 0;
+	}
+	if (burrow_message_timestamp(msg, &m.ts_type, &m.ts_ms) != BURROW_RESULT_OK) {
+		m.ts_type = BURROW_TIMESTAMP_NOT_AVAILABLE;
+		m.ts_ms = -1;
+	}
+	if (burrow_message_defer(msg, &m.completion) != BURROW_RESULT_OK) {
+		static const char err[] = "burrow go binding: burrow_message_defer failed";
+		burrow_message_set_error(msg, err, sizeof err - 1);
+		return BURROW_OUTCOME_RETRY;
+	}
+	/* Go copies what it needs and queues the completion for a goroutine. */
+	return goProcess((uintptr_t)userdata, &m);
+}
+
+/* The C callback path used by the benchmark: finishes every message at once. */
+burrow_outcome burrow_go_noop_process(void *userdata, const burrow_message *msg)
+{
+	(void)userdata;
+	(void)msg;
+	return BURROW_OUTCOME_DONE;
+}
+
+void burrow_go_log_trampoline(void *userdata, burrow_log_level level, const char *target, const char *message)
+{
+	(void)userdata;
+	goLog(level, (char *)target, (char *)message);
+}
+
+burrow_result burrow_go_header(const burrow_message *msg, size_t index, const char **name, size_t *name_len,
+			       const uint8_t **value, size_t *value_len)
+{
+	return burrow_message_header(msg, index, name, name_len, value, value_len);
+}
+
+burrow_result burrow_go_pool_run(burrow_pool *pool, uintptr_t handle, int noop, char *errstr, size_t errstr_size)
+{
+	return burrow_pool_run(pool, noop ? burrow_go_noop_process : burrow_go_process_trampoline,
+			       (void *)handle, errstr, errstr_size);
+}
