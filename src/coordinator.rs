@@ -338,10 +338,7 @@ impl Coordinator {
         // (they are read again by the next owner), the others go back to the front of the line.
         let mut keep = Vec::new();
         while let Ok(job) = self.queued.try_recv() {
-            match self
-                .partitions
-                .current_mut(job.msg.topic(), job.msg.partition(), job.epoch)
-            {
+            match self.partitions.for_job(&job) {
                 Some(state) if state.revoking => state.outstanding -= 1,
                 Some(state) => {
                     state.outstanding -= 1;
@@ -450,10 +447,7 @@ impl Coordinator {
     }
 
     fn on_processed(&mut self, mut job: Job, outcome: Outcome) {
-        let Some(state) =
-            self.partitions
-                .current_mut(job.msg.topic(), job.msg.partition(), job.epoch)
-        else {
+        let Some(state) = self.partitions.for_job(&job) else {
             self.count_late_result();
             return;
         };
@@ -573,10 +567,7 @@ impl Coordinator {
     }
 
     fn on_dead_lettered(&mut self, job: Job, result: Result<(), String>) {
-        let Some(state) =
-            self.partitions
-                .current_mut(job.msg.topic(), job.msg.partition(), job.epoch)
-        else {
+        let Some(state) = self.partitions.for_job(&job) else {
             self.count_late_result();
             return;
         };
@@ -596,10 +587,7 @@ impl Coordinator {
 
     /// Marks a job finished: its offset may now be committed, and the next message of its key runs.
     fn finish(&mut self, job: Job, how: Finish) {
-        let Some(state) =
-            self.partitions
-                .current_mut(job.msg.topic(), job.msg.partition(), job.epoch)
-        else {
+        let Some(state) = self.partitions.for_job(&job) else {
             return;
         };
         state.tracker.mark_processed(job.seq);
@@ -642,11 +630,7 @@ impl Coordinator {
         while let Some(mut job) = self.retries.pop_due(now) {
             if job.dead_letter {
                 job.dead_letter = false;
-                if self
-                    .partitions
-                    .current_mut(job.msg.topic(), job.msg.partition(), job.epoch)
-                    .is_some()
-                {
+                if self.partitions.for_job(&job).is_some() {
                     self.send_dead_letter(job);
                 }
             } else {
@@ -659,10 +643,7 @@ impl Coordinator {
     fn dispatch(&mut self) {
         let Some(jobs) = &self.jobs else { return };
         while let Some(job) = self.ready.pop_front() {
-            let Some(state) =
-                self.partitions
-                    .current_mut(job.msg.topic(), job.msg.partition(), job.epoch)
-            else {
+            let Some(state) = self.partitions.for_job(&job) else {
                 continue; // revoked meanwhile
             };
             if state.revoking {
@@ -706,10 +687,7 @@ impl Coordinator {
         self.ready.clear();
         self.retries.retain(|_| false);
         while let Ok(job) = self.queued.try_recv() {
-            if let Some(state) =
-                self.partitions
-                    .current_mut(job.msg.topic(), job.msg.partition(), job.epoch)
-            {
+            if let Some(state) = self.partitions.for_job(&job) {
                 state.outstanding -= 1;
             }
         }

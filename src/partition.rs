@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use crate::consumer::TopicPartition;
 use crate::dispatcher::KeyGate;
+use crate::job::Job;
 use crate::metrics::PartitionMetrics;
 use crate::offset_metadata::DoneSet;
 use crate::stats::PartitionStats;
@@ -113,6 +114,11 @@ impl Partitions {
         epoch: u64,
     ) -> Option<&mut PartitionState> {
         self.get_mut(topic, partition).filter(|s| s.epoch == epoch)
+    }
+
+    /// The state of a job's partition, if it is still the assignment the job came from.
+    pub fn for_job(&mut self, job: &Job) -> Option<&mut PartitionState> {
+        self.current_mut(job.msg.topic(), job.msg.partition(), job.epoch)
     }
 
     pub fn insert(&mut self, state: PartitionState) {

@@ -104,13 +104,7 @@ impl Pool {
     /// partitions are drained and committed before they move, assigned ones resume from the
     /// committed offset and skip what commit metadata records as finished.
     pub fn subscribe(&self, topics: &[&str]) -> Result<(), Error> {
-        let consumer = self
-            .consumer
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-            .ok_or(Error::Closed)?;
-        consumer.subscribe(topics)?;
+        self.consumer()?.subscribe(topics)?;
         Ok(())
     }
 
@@ -148,12 +142,7 @@ impl Pool {
     }
 
     fn run_inner(&self, processor: Processor) -> Result<(), Error> {
-        let consumer = self
-            .consumer
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-            .ok_or(Error::Closed)?;
+        let consumer = self.consumer()?;
         let events = self
             .events
             .lock()
@@ -213,6 +202,12 @@ impl Pool {
         let _ = poller.join();
         workers.join(Instant::now() + Duration::from_millis(500));
         result
+    }
+
+    /// The consumer, while the pool has not finished.
+    fn consumer(&self) -> Result<Arc<KafkaConsumer>, Error> {
+        let guard = self.consumer.lock().unwrap_or_else(|e| e.into_inner());
+        guard.clone().ok_or(Error::Closed)
     }
 
     /// Closes the consumer (leaving the group) once the run is over.

@@ -38,14 +38,7 @@ fn end_to_end_processes_everything_and_commits_the_end() {
     ))
     .unwrap();
     pool.subscribe(&[&topic]).unwrap();
-    let seen = Seen::default();
-    let s = seen.clone();
-    let running = Running::start(pool, move |p| {
-        p.run(move |m| {
-            s.record(m.partition(), m.offset());
-            Outcome::Done
-        })
-    });
+    let (running, seen) = run_recording(pool, instant);
     let expected = per_partition_end(1000, 4);
     assert_eq!(end_offsets(&kafka.bootstrap(), &topic, 4), expected);
     wait_committed(&kafka.bootstrap(), &group, &topic, &expected, LONG);
@@ -385,14 +378,7 @@ fn restart_resumes_from_the_committed_offset() {
     produce(&kafka.bootstrap(), &topic, 1, 50, |_| None);
     let second = Pool::new(&config(&kafka.bootstrap(), &group, &[])).unwrap();
     second.subscribe(&[&topic]).unwrap();
-    let seen = Seen::default();
-    let s = seen.clone();
-    let running = Running::start(second, move |p| {
-        p.run(move |m| {
-            s.record(m.partition(), m.offset());
-            Outcome::Done
-        })
-    });
+    let (running, seen) = run_recording(second, instant);
     wait_committed(&kafka.bootstrap(), &group, &topic, &[150], LONG);
     running.stop().unwrap();
     let mut offsets: Vec<i64> = seen.counts().keys().map(|k| k.1).collect();
@@ -443,14 +429,7 @@ fn restart_skips_offsets_that_commit_metadata_records_as_finished() {
 
     let second = Pool::new(&config(&kafka.bootstrap(), &group, &[])).unwrap();
     second.subscribe(&[&topic]).unwrap();
-    let seen = Seen::default();
-    let s = seen.clone();
-    let running = Running::start(second, move |p| {
-        p.run(move |m| {
-            s.record(m.partition(), m.offset());
-            Outcome::Done
-        })
-    });
+    let (running, seen) = run_recording(second, instant);
     wait_committed(&kafka.bootstrap(), &group, &topic, &[60], LONG);
     let stats = running.stats();
     running.stop().unwrap();
@@ -479,14 +458,7 @@ fn foreign_commit_metadata_is_ignored_with_a_count() {
     );
     let pool = Pool::new(&config(&kafka.bootstrap(), &group, &[])).unwrap();
     pool.subscribe(&[&topic]).unwrap();
-    let seen = Seen::default();
-    let s = seen.clone();
-    let running = Running::start(pool, move |p| {
-        p.run(move |m| {
-            s.record(m.partition(), m.offset());
-            Outcome::Done
-        })
-    });
+    let (running, seen) = run_recording(pool, instant);
     wait_committed(&kafka.bootstrap(), &group, &topic, &[20], LONG);
     let stats = running.stats();
     running.stop().unwrap();
@@ -511,15 +483,7 @@ fn graceful_stop_commits_everything_finished() {
     );
     let pool = Pool::new(&cfg).unwrap();
     pool.subscribe(&[&topic]).unwrap();
-    let seen = Seen::default();
-    let s = seen.clone();
-    let running = Running::start(pool, move |p| {
-        p.run(move |m| {
-            std::thread::sleep(Duration::from_millis(2 + (m.offset() as u64 % 5)));
-            s.record(m.partition(), m.offset());
-            Outcome::Done
-        })
-    });
+    let (running, seen) = run_recording(pool, |o| Duration::from_millis(2 + (o as u64 % 5)));
     wait_until(LONG, "some progress", || seen.len() >= 300);
     running.stop().unwrap();
     let done: HashSet<i64> = seen.counts().keys().map(|k| k.1).collect();
@@ -578,7 +542,7 @@ fn backpressure_pauses_a_partition_instead_of_blocking() {
     let kafka = MockKafka::new();
     let (topic, group) = (unique("bp"), unique("g"));
     kafka.topic(&topic, 2);
-    produce(&kafka.bootstrap(), &topic, 2, 10000, |_| None);
+    produce(&kafka.bootstrap(), &topic, 2, 40000, |_| None);
     let cfg = config(
         &kafka.bootstrap(),
         &group,
@@ -589,36 +553,29 @@ fn backpressure_pauses_a_partition_instead_of_blocking() {
     );
     let pool = Pool::new(&cfg).unwrap();
     pool.subscribe(&[&topic]).unwrap();
-    let seen = Seen::default();
-    let s = seen.clone();
-    let running = Running::start(pool, move |p| {
-        p.run(move |m| {
-            std::thread::sleep(Duration::from_micros(200));
-            s.record(m.partition(), m.offset());
-            Outcome::Done
-        })
-    });
+    let (running, seen) = run_recording(pool, |_| Duration::from_micros(200));
     let mut max_inflight = 0;
     wait_until(LONG, "all processed", || {
         let st = running.stats();
         for p in &st.partitions {
             max_inflight = max_inflight.max(p.inflight);
         }
-        seen.len() >= 10000
+        seen.len() >= 40000
     });
-    wait_committed(&kafka.bootstrap(), &group, &topic, &[5000, 5000], LONG);
+    wait_committed(&kafka.bootstrap(), &group, &topic, &[20000, 20000], LONG);
     let pauses = running.stats().partition_pauses;
     running.stop().unwrap();
     assert!(pauses > 0, "a partition was paused at the cap");
     assert!(
         // The cap plus what was already on its way when the pause took effect (librdkafka applies
-        // a pause asynchronously) — well below the 5,000 each partition holds.
-        max_inflight < 2500,
+        // a pause asynchronously, and serves what it had prefetched until then) — well below the
+        // 20,000 each partition holds.
+        max_inflight < 10_000,
         "in-flight stayed near the cap (saw {max_inflight})"
     );
     assert_eq!(
         seen.counts().len(),
-        10000,
+        40000,
         "nothing lost across pause/resume"
     );
 }

@@ -656,3 +656,26 @@ pub fn check_at_least_once(
         records.len() - distinct.len(),
     )
 }
+
+/// Runs `pool` with a processor that waits `work(offset)` (simulated I/O), records the message
+/// and reports it done. Returns the running pool and what it recorded.
+pub fn run_recording(pool: Pool, work: fn(i64) -> Duration) -> (Running, Seen) {
+    let seen = Seen::default();
+    let s = seen.clone();
+    let running = Running::start(pool, move |p| {
+        p.run(move |m| {
+            let pause = work(m.offset());
+            if !pause.is_zero() {
+                std::thread::sleep(pause);
+            }
+            s.record(m.partition(), m.offset());
+            burrow::Outcome::Done
+        })
+    });
+    (running, seen)
+}
+
+/// No simulated work.
+pub fn instant(_: i64) -> Duration {
+    Duration::ZERO
+}
