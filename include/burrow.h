@@ -505,7 +505,9 @@ void burrow_config_free(struct burrow_config *config);
  * forwarding. When the call returns, the previous callback is no longer running on other threads
  * (so its userdata may be freed), unless the call was made from inside that callback.
  * `min_level` outside `BURROW_LOG_TRACE`..`BURROW_LOG_ERROR` gives
- * `BURROW_RESULT_INVALID_ARGUMENT`. Without a callback, Burrow logs nothing.
+ * `BURROW_RESULT_INVALID_ARGUMENT`. The environment variable `BURROW_LOG` (`trace`, `debug`,
+ * `info`, `warn` or `error`), when set, overrides `min_level` so operators can change the level
+ * without a rebuild. Without a callback, Burrow logs nothing.
  *
  * Thread safety: may be called from any thread; calls are serialised.
  *

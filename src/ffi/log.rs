@@ -79,6 +79,22 @@ fn level_of(l: &Level) -> burrow_log_level {
     }
 }
 
+/// The level named by the `BURROW_LOG` environment variable, if it names one.
+fn env_level() -> Option<burrow_log_level> {
+    level_named(&std::env::var("BURROW_LOG").ok()?)
+}
+
+fn level_named(name: &str) -> Option<burrow_log_level> {
+    match name.trim().to_ascii_lowercase().as_str() {
+        "trace" => Some(BURROW_LOG_TRACE),
+        "debug" => Some(BURROW_LOG_DEBUG),
+        "info" => Some(BURROW_LOG_INFO),
+        "warn" | "warning" => Some(BURROW_LOG_WARN),
+        "error" => Some(BURROW_LOG_ERROR),
+        _ => None,
+    }
+}
+
 /// The tracing layer that forwards events to the C callback.
 struct Forward;
 
@@ -164,7 +180,9 @@ impl Visit for Text {
 /// forwarding. When the call returns, the previous callback is no longer running on other threads
 /// (so its userdata may be freed), unless the call was made from inside that callback.
 /// `min_level` outside `BURROW_LOG_TRACE`..`BURROW_LOG_ERROR` gives
-/// `BURROW_RESULT_INVALID_ARGUMENT`. Without a callback, Burrow logs nothing.
+/// `BURROW_RESULT_INVALID_ARGUMENT`. The environment variable `BURROW_LOG` (`trace`, `debug`,
+/// `info`, `warn` or `error`), when set, overrides `min_level` so operators can change the level
+/// without a rebuild. Without a callback, Burrow logs nothing.
 ///
 /// Thread safety: may be called from any thread; calls are serialised.
 ///
@@ -191,8 +209,9 @@ pub unsafe extern "C" fn burrow_set_log_callback(
         let new = callback.map(|f| Arc::new(Sink { f, userdata }));
         let old = {
             let mut slot = SINK.lock().unwrap_or_else(|e| e.into_inner());
+            let level = env_level().unwrap_or(min_level);
             MIN_LEVEL.store(
-                if new.is_some() { min_level } else { i32::MAX },
+                if new.is_some() { level } else { i32::MAX },
                 Ordering::Relaxed,
             );
             std::mem::replace(&mut *slot, new)
@@ -206,4 +225,17 @@ pub unsafe extern "C" fn burrow_set_log_callback(
         }
         burrow_result::Ok
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn burrow_log_names_levels() {
+        assert_eq!(level_named("debug"), Some(BURROW_LOG_DEBUG));
+        assert_eq!(level_named(" WARN "), Some(BURROW_LOG_WARN));
+        assert_eq!(level_named("trace"), Some(BURROW_LOG_TRACE));
+        assert_eq!(level_named("loud"), None);
+    }
 }
