@@ -79,7 +79,11 @@ fn shared_library() -> PathBuf {
         .and_then(Path::parent)
         .unwrap()
         .join("libburrow.so");
-    assert!(lib.exists(), "{} not built", lib.display());
+    assert!(
+        lib.exists(),
+        "{} not built: run `cargo build --release --lib` first (scripts/test does)",
+        lib.display()
+    );
     lib
 }
 
