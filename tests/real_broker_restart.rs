@@ -89,10 +89,12 @@ fn broker_restart_mid_stream_the_pool_recovers_and_nothing_is_lost() {
     let while_down = seen.len() - before_stop;
     kafka_script("start");
     let downtime = stopped_at.elapsed();
+    // The pool keeps working through what it had prefetched while the broker is down, so it may
+    // finish the first 6,000 meanwhile; what matters is that the stop began mid-stream and that
+    // the 2,000 produced after the restart flow and commit too.
     assert!(
-        seen.len() < 6000,
-        "the broker went down mid-stream ({} of 6000 done)",
-        seen.len()
+        before_stop < 6000,
+        "the broker went down mid-stream ({before_stop} of 6000 done)"
     );
 
     // New messages after the restart must flow too.
