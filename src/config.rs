@@ -18,14 +18,17 @@ use crate::error::ConfigError;
 /// What happens to a message whose retries are exhausted, or that failed with a non-retriable error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailurePolicy {
-    /// Leave the message unfinished (its partition's commits stop at it) and count a consecutive
-    /// error; when `burrow.max.consecutive.errors` is reached the pool stops with an error after
-    /// committing what is safe.
+    /// Stop the pool at the first message that fails permanently: nothing more is dispatched,
+    /// running work drains (bounded by `burrow.shutdown.timeout.ms`), the safe prefix is
+    /// committed (the failed message's partition commits exactly up to it) and `run` returns
+    /// [`Error::Halted`](crate::Error::Halted) naming topic, partition, offset and cause.
     Halt,
-    /// Log and count the failure, then treat the message as finished.
+    /// Log and count the failure, then treat the message as finished. After
+    /// `burrow.max.consecutive.errors` permanent failures in a row the pool halts instead.
     Skip,
     /// Produce the message to `burrow.dead.letter.topic`, wait for the broker's acknowledgement,
-    /// then treat it as finished.
+    /// then treat it as finished. After `burrow.max.consecutive.errors` permanent failures in a
+    /// row, or when a copy still fails after `burrow.max.retries` produce retries, the pool halts.
     DeadLetter,
 }
 
@@ -77,6 +80,9 @@ pub struct PoolSettings {
     pub max_inflight_per_partition: usize,
     /// `burrow.shutdown.timeout.ms`: how long stop and revoke wait for in-flight work.
     pub shutdown_timeout: Duration,
+    /// `burrow.commit.timeout.ms`: how long one offset commit may go unanswered before it is
+    /// given up (counted; a final commit that gives up makes `run` fail).
+    pub commit_timeout: Duration,
     /// `burrow.commit.metadata`: record finished offsets above the commit point in commit metadata.
     pub commit_metadata: bool,
     /// `burrow.commit.metadata.max.bytes`: metadata is cut to this size (the highest finished
@@ -95,6 +101,7 @@ enum Kind {
     Fraction,
     Choice(&'static [&'static str]),
     Text,
+    Topic,
 }
 
 struct KeySpec {
@@ -189,7 +196,7 @@ const KEYS: &[KeySpec] = &[
     KeySpec {
         key: "burrow.dead.letter.topic",
         default: None,
-        kind: Kind::Text,
+        kind: Kind::Topic,
     },
     KeySpec {
         key: "burrow.ordering",
@@ -209,6 +216,14 @@ const KEYS: &[KeySpec] = &[
         default: Some("30000"),
         kind: Kind::Int {
             min: 0,
+            max: 86_400_000,
+        },
+    },
+    KeySpec {
+        key: "burrow.commit.timeout.ms",
+        default: Some("10000"),
+        kind: Kind::Int {
+            min: 1,
             max: 86_400_000,
         },
     },
@@ -352,6 +367,7 @@ impl Config {
             ordering,
             max_inflight_per_partition: int("burrow.max.inflight.per.partition") as usize,
             shutdown_timeout: ms("burrow.shutdown.timeout.ms"),
+            commit_timeout: ms("burrow.commit.timeout.ms"),
             commit_metadata: parse_bool(self.get("burrow.commit.metadata").unwrap_or("true"))
                 .unwrap_or(true),
             commit_metadata_max_bytes: int("burrow.commit.metadata.max.bytes") as usize,
@@ -478,6 +494,7 @@ fn check_burrow_key(key: &str, value: &str) -> Result<(), ConfigError> {
         Kind::Fraction => v.parse::<f64>().is_ok_and(|f| (0.0..=1.0).contains(&f)),
         Kind::Choice(choices) => choices.contains(&v),
         Kind::Text => true,
+        Kind::Topic => is_topic_name(v),
     };
     if ok {
         return Ok(());
@@ -487,9 +504,22 @@ fn check_burrow_key(key: &str, value: &str) -> Result<(), ConfigError> {
         Kind::Bool => "expected true or false".to_string(),
         Kind::Fraction => "expected a number from 0 to 1".to_string(),
         Kind::Choice(choices) => format!("expected one of: {}", choices.join(", ")),
+        Kind::Topic => "expected a Kafka topic name: 1 to 249 characters from a-z, A-Z, 0-9, \
+            '.', '_' and '-', and not \".\" or \"..\""
+            .to_string(),
         Kind::Text => unreachable!("text keys accept any value"),
     };
     Err(ConfigError::new(key, &shown(key, value), &allowed))
+}
+
+/// Kafka's rules for topic names.
+fn is_topic_name(name: &str) -> bool {
+    (1..=249).contains(&name.len())
+        && name != "."
+        && name != ".."
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 fn check_kafka_key(key: &str, value: &str) -> Result<(), ConfigError> {
@@ -515,6 +545,30 @@ fn check_kafka_key(key: &str, value: &str) -> Result<(), ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dead_letter_topic_must_be_a_kafka_topic_name() {
+        let mut c = Config::new();
+        for bad in ["bad!name", "", ".", "..", "a b", &"x".repeat(250)] {
+            let e = c.set("burrow.dead.letter.topic", bad).unwrap_err();
+            assert_eq!(e.key(), "burrow.dead.letter.topic");
+            assert!(e.reason().contains("topic name"), "{e}");
+        }
+        for good in ["orders.dlq", "orders_DLQ-1", &"x".repeat(249)] {
+            c.set("burrow.dead.letter.topic", good).unwrap();
+        }
+    }
+
+    #[test]
+    fn commit_timeout_defaults_to_ten_seconds() {
+        let s = Config::new().pool_settings().unwrap();
+        assert_eq!(s.commit_timeout, Duration::from_secs(10));
+        let e = Config::new()
+            .set("burrow.commit.timeout.ms", "0")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("burrow.commit.timeout.ms"), "{e}");
+    }
 
     #[test]
     fn default_config_matches_the_original_defaults() {

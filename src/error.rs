@@ -57,9 +57,17 @@ pub enum Error {
     /// librdkafka reported an error (creating the client, subscribing, or a fatal consumer error).
     #[error("kafka: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
-    /// The pool stopped itself: too many consecutive permanent failures under `burrow.on.failure=halt`.
+    /// The pool stopped itself because of its failure policy: under `burrow.on.failure=halt` the
+    /// first message that failed permanently; under `skip` / `dead-letter`,
+    /// `burrow.max.consecutive.errors` permanent failures in a row or a dead-letter topic that
+    /// keeps refusing copies. The reason names topic, partition, offset and cause; the
+    /// partition's committed offset is that message's offset.
     #[error("pool halted: {0}")]
-    Halted(String),
+    Halted(crate::engine::core::HaltReason),
+    /// The run ended (stopped or after a fatal error) but its final offset commit failed: work
+    /// finished since the last successful commit will be processed again.
+    #[error("final offset commit failed: {0}")]
+    CommitFailed(String),
     /// `run` was called while the pool is running or after it has finished.
     #[error("the pool has already been run; a pool runs once")]
     AlreadyRun,

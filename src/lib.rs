@@ -21,38 +21,32 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Follow a message through the modules in this order: [`consumer`](crate) (poll thread, rebalance
-//! callbacks) → `coordinator` (owns all state) → `dispatcher` (ordering) → `worker` (runs your
-//! processor) → `tracker` (per-partition completed prefix) → `commit` (what and when to commit,
-//! with `offset_metadata`).
+//! Follow a message through the folders in this order: `src/kafka/consumer.rs` (poll thread,
+//! rebalance callbacks) → `src/engine/` (`coordinator.rs` moves events into `core.rs`, which makes
+//! every decision; `dispatcher.rs` orders; `worker.rs` runs your processor) → `src/offsets/`
+//! (`tracker.rs`, the per-partition finished prefix; `commit.rs`, what to commit, with
+//! `metadata.rs`) → `src/kafka/committer.rs`. `src/observe/` holds stats and metrics, `src/ffi/`
+//! the C API.
 #![warn(missing_docs)]
 
-mod backpressure;
-mod commit;
 mod config;
-mod consumer;
-mod coordinator;
-mod dead_letter;
-mod dispatcher;
+mod engine;
 mod error;
 pub mod ffi;
-mod job;
+mod kafka;
 mod message;
-mod metrics;
-mod metrics_server;
-pub mod offset_metadata;
+mod observe;
+mod offsets;
 mod outcome;
-mod partition;
 mod pool;
-mod retry;
-mod stats;
-pub mod tracker;
-mod worker;
 
 pub use config::{is_secret_key, Config, FailurePolicy, PoolSettings, ProcessingOrder};
+pub use engine::core::{HaltKind, HaltReason};
+pub use engine::retry::backoff;
 pub use error::{ConfigError, Error};
 pub use message::{Header, Message, Timestamp};
+pub use observe::stats::{PartitionStats, Stats};
+pub use offsets::metadata as offset_metadata;
+pub use offsets::tracker;
 pub use outcome::{Delivery, Outcome};
 pub use pool::{Pool, StopHandle};
-pub use retry::backoff;
-pub use stats::{PartitionStats, Stats};

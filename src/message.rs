@@ -140,3 +140,11 @@ impl Message {
         self.timestamp
     }
 }
+
+/// A (topic, partition) pair. Both are part of every key: two topics with the same partition
+/// number never share state.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct TopicPartition {
+    pub topic: Arc<str>,
+    pub partition: i32,
+}

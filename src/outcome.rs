@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use crossbeam_channel::Sender;
 
-use crate::job::{Job, Report};
+use crate::engine::job::{Job, Report};
 use crate::message::Message;
 
 /// The result of processing one message.

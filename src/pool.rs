@@ -7,18 +7,20 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use rdkafka::consumer::Consumer;
 
-use crate::backpressure::FetchGate;
-use crate::commit::Committer;
 use crate::config::{Config, FailurePolicy, PoolSettings};
-use crate::consumer::{poll_loop, BurrowContext, Event, KafkaConsumer};
-use crate::coordinator::{Channels, Control, Coordinator};
-use crate::dead_letter::DeadLetter;
+use crate::engine::backpressure::FetchGate;
+use crate::engine::coordinator::{Channels, Control, Coordinator, Event};
+use crate::engine::core::Core;
+use crate::engine::worker::{Processor, WorkerPool};
 use crate::error::Error;
+use crate::kafka::committer::Committer;
+use crate::kafka::consumer::{poll_loop, BurrowContext, KafkaConsumer};
+use crate::kafka::dead_letter::DeadLetter;
+use crate::kafka::Rim;
 use crate::message::Message;
-use crate::metrics_server::MetricsServer;
+use crate::observe::server::MetricsServer;
+use crate::observe::stats::{Counters, Stats};
 use crate::outcome::{Delivery, Outcome};
-use crate::stats::{Counters, Stats};
-use crate::worker::{Processor, WorkerPool};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -154,7 +156,9 @@ impl Pool {
         }
         let s = &self.settings;
         let (jobs_tx, jobs_rx) = bounded(s.job_queue_size);
-        let (reports_tx, reports_rx) = bounded(s.result_queue_size);
+        // Unbounded: completing a message never blocks the completing thread. What it holds is
+        // bounded by the messages in flight (each job reports once).
+        let (reports_tx, reports_rx) = unbounded();
         let dead_letter = match (&s.on_failure, &s.dead_letter_topic) {
             (FailurePolicy::DeadLetter, Some(topic)) => {
                 Some(DeadLetter::new(&self.config, topic, reports_tx.clone())?)
@@ -162,7 +166,7 @@ impl Pool {
             _ => None,
         };
         let queued = jobs_rx.clone();
-        let committer = Committer::start(consumer.clone(), reports_tx.clone())?;
+        let committer = Committer::start(consumer.clone())?;
         let workers = WorkerPool::start(
             s.workers,
             jobs_rx,
@@ -183,21 +187,26 @@ impl Pool {
         let channels = Channels {
             events,
             reports: reports_rx,
+            commit_answers: committer.answers,
             jobs: jobs_tx,
             queued,
             control: self.control.clone(),
-            poll_stop: poll_stop.clone(),
             gate,
         };
-        let coordinator = Coordinator::new(
-            s.clone(),
+        let rim = Rim {
             consumer,
-            channels,
-            self.counters.clone(),
+            commits: committer.requests,
             dead_letter,
-            committer,
+        };
+        let core = Core::new(
+            s.clone(),
+            self.counters.clone(),
+            fastrand::u64(..),
+            Instant::now(),
         );
-        let result = coordinator.run();
+        let result = Coordinator::new(core, rim, channels).run();
+        // The poll thread ran until now, serving rebalance callbacks while the pool drained
+        // and made its final commit.
         poll_stop.store(true, Ordering::SeqCst);
         let _ = poller.join();
         workers.join(Instant::now() + Duration::from_millis(500));

@@ -215,7 +215,7 @@ fn dead_letter_policy_copies_the_message_with_origin_headers() {
 }
 
 #[test]
-fn halt_policy_stops_after_consecutive_failures_and_commits_what_is_safe() {
+fn skip_policy_halts_after_consecutive_failures_and_commits_what_is_safe() {
     init_logs();
     let kafka = MockKafka::new();
     let (topic, group) = (unique("halt"), unique("g"));
@@ -227,6 +227,7 @@ fn halt_policy_stops_after_consecutive_failures_and_commits_what_is_safe() {
         &[
             ("burrow.workers", "1"),
             ("burrow.ordering", "partition"),
+            ("burrow.on.failure", "skip"),
             ("burrow.max.consecutive.errors", "3"),
         ],
     );
@@ -243,14 +244,17 @@ fn halt_policy_stops_after_consecutive_failures_and_commits_what_is_safe() {
     });
     let result = running.join(LONG);
     match result {
-        Err(Error::Halted(why)) => assert!(why.contains("3 consecutive"), "{why}"),
+        Err(Error::Halted(why)) => {
+            assert!(why.to_string().contains("3 consecutive"), "{why}");
+            assert_eq!((why.partition, why.offset), (0, 22), "{why}");
+        }
         other => panic!("expected a halt, got {other:?}"),
     }
     let (off, _) = committed(&kafka.bootstrap(), &group, &topic, 1).remove(0);
     assert_eq!(
         off,
-        Some(20),
-        "everything before the first failure committed, nothing after"
+        Some(22),
+        "two failures skipped; the third in a row halts and is not committed"
     );
 }
 

@@ -153,3 +153,69 @@ fn shared_library_has_the_major_version_soname() {
         "SONAME {soname} missing:\n{dynamic}"
     );
 }
+
+/// Field names of a struct's `Debug` output (`Name { a: .., b: .. }`), top level only.
+fn debug_fields(debug: &str) -> Vec<String> {
+    let inner = &debug[debug.find('{').expect("struct") + 1..debug.rfind('}').expect("struct")];
+    let mut names = Vec::new();
+    let (mut depth, mut start) = (0i32, 0usize);
+    for (i, c) in inner.char_indices() {
+        match c {
+            '{' | '[' | '(' => depth += 1,
+            '}' | ']' | ')' => depth -= 1,
+            ',' if depth == 0 => {
+                names.push(inner[start..i].to_string());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    names.push(inner[start..].to_string());
+    names
+        .iter()
+        .filter_map(|f| f.split(':').next())
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
+/// `burrow::Stats` is the one definition of the counters: the C struct and the Python ctypes
+/// struct list the same fields in the same order (C appends only, so this also keeps new
+/// counters at the end).
+#[test]
+fn c_and_python_stats_views_follow_the_rust_stats() {
+    let rust: Vec<String> = debug_fields(&format!("{:?}", burrow::Stats::default()))
+        .into_iter()
+        .map(|n| {
+            if n == "partitions" {
+                "partitions_assigned".to_string()
+            } else {
+                n
+            }
+        })
+        .collect();
+    let header = std::fs::read_to_string(root().join("include/burrow.h")).unwrap();
+    let body = &header[header
+        .find("typedef struct burrow_stats {")
+        .expect("burrow_stats")..];
+    let body = &body[..body.find("} burrow_stats;").unwrap()];
+    let c: Vec<String> = body
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.ends_with(';') && !l.starts_with("*") && !l.starts_with("/"))
+        .filter_map(|l| l.trim_end_matches(';').split_whitespace().last())
+        .map(str::to_string)
+        .filter(|n| n != "struct_size" && n != "reserved")
+        .collect();
+    assert_eq!(c, rust, "include/burrow.h burrow_stats vs burrow::Stats");
+    let py = std::fs::read_to_string(root().join("bindings/python/burrow_ctypes.py")).unwrap();
+    let block = &py[py.find("class Stats(").unwrap()..];
+    let block = &block[block.find("for name in (").unwrap()..block.find("    ]").unwrap()];
+    let python: Vec<String> = block
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with('"'))
+        .map(|l| l.trim_matches(|c| c == '"' || c == ',').to_string())
+        .collect();
+    assert_eq!(python, rust, "bindings/python Stats vs burrow::Stats");
+}

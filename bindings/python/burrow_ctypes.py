@@ -48,7 +48,10 @@ LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int32, ctypes.c_char_p
 
 
 class Stats(ctypes.Structure):
-    """struct burrow_stats (set struct_size before the call; fields only ever appended)."""
+    """struct burrow_stats (set struct_size before the call; fields only ever appended).
+
+    The names and their order follow burrow::Stats; tests/header.rs checks they agree.
+    """
 
     _fields_ = [("struct_size", ctypes.c_uint32), ("reserved", ctypes.c_uint32)] + [
         (name, ctypes.c_uint64)
@@ -70,6 +73,14 @@ class Stats(ctypes.Structure):
             "jobs_queued",
             "messages_inflight",
             "partitions_assigned",
+            "partition_pauses",
+            "commit_timeouts",
+            "commit_metadata_refused",
+            "final_commit_failures",
+            "dead_letter_failures",
+            "shutdown_timeouts",
+            "revoke_timeouts",
+            "halts",
         )
     ]
 

@@ -424,7 +424,7 @@ pub unsafe extern "C" fn burrow_message_defer(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::job::Job;
+    use crate::engine::job::Job;
     use crate::message::Header;
 
     /// The view of a message points into heap buffers of the `Message` that must not move when

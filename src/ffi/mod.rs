@@ -65,8 +65,11 @@ pub enum burrow_result {
     /// The pool is running: `burrow_pool_free` refuses to free it. Call `burrow_pool_stop`,
     /// wait until `burrow_pool_run` returns, then free.
     Busy = 8,
-    /// The pool stopped itself: too many consecutive permanent failures with
-    /// `burrow.on.failure=halt`. The `errstr` of `burrow_pool_run` gives the cause.
+    /// The pool stopped itself because of its failure policy (`burrow.on.failure=halt`: the first
+    /// message that failed permanently; `skip` / `dead-letter`: `burrow.max.consecutive.errors`
+    /// permanent failures in a row, or a dead-letter topic that keeps refusing copies). The
+    /// `errstr` of `burrow_pool_run` names topic, partition, offset and cause; the partition's
+    /// committed offset is that message's offset.
     Halted = 9,
     /// The pool's run is over and its consumer is closed (e.g. `burrow_pool_subscribe` after run).
     Closed = 10,
@@ -80,6 +83,10 @@ pub enum burrow_result {
     /// The facility is not available in this process: the log callback cannot be installed
     /// because another `tracing` subscriber is already the process-wide default.
     Unavailable = 14,
+    /// `burrow_pool_run` stopped, but its final offset commit failed (the `errstr` says which
+    /// partitions and why): work finished since the last successful commit will be processed
+    /// again by the next owner. Nothing is lost.
+    CommitFailed = 15,
 }
 
 impl burrow_result {
@@ -95,17 +102,18 @@ impl burrow_result {
             burrow_result::Kafka => c"kafka error (see errstr)",
             burrow_result::AlreadyRun => c"the pool is running or has already run; a pool runs once",
             burrow_result::Busy => c"the pool is running: stop it and wait for burrow_pool_run to return before freeing it",
-            burrow_result::Halted => c"the pool halted after too many consecutive permanent failures (see errstr)",
+            burrow_result::Halted => c"the pool halted: a message failed permanently under its failure policy (see errstr)",
             burrow_result::Closed => c"the pool is closed",
             burrow_result::AlreadyDeferred => c"the message has already been deferred",
             burrow_result::OutOfRange => c"index out of range",
             burrow_result::Metrics => c"the metrics server could not start (see errstr)",
             burrow_result::Unavailable => c"not available: another tracing subscriber is installed in this process",
+            burrow_result::CommitFailed => c"the final offset commit failed: finished work will be processed again (see errstr)",
         }
     }
 
     /// Every code, in value order (for the message table and tests).
-    const ALL: [burrow_result; 15] = [
+    const ALL: [burrow_result; 16] = [
         burrow_result::Ok,
         burrow_result::Error,
         burrow_result::Panic,
@@ -121,6 +129,7 @@ impl burrow_result {
         burrow_result::OutOfRange,
         burrow_result::Metrics,
         burrow_result::Unavailable,
+        burrow_result::CommitFailed,
     ];
 }
 
@@ -130,6 +139,7 @@ impl From<&Error> for burrow_result {
             Error::Config(_) => burrow_result::Config,
             Error::Kafka(_) => burrow_result::Kafka,
             Error::Halted(_) => burrow_result::Halted,
+            Error::CommitFailed(_) => burrow_result::CommitFailed,
             Error::AlreadyRun => burrow_result::AlreadyRun,
             Error::Closed => burrow_result::Closed,
             Error::Metrics { .. } => burrow_result::Metrics,

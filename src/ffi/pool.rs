@@ -19,6 +19,8 @@ use crate::pool::Pool;
 const IDLE: u8 = 0;
 const RUNNING: u8 = 1;
 const FINISHED: u8 = 2;
+/// Claimed by `burrow_pool_free`: a run can no longer start.
+const FREED: u8 = 3;
 
 /// A parallel consumer. Create with `burrow_pool_new`, subscribe with `burrow_pool_subscribe`,
 /// run once with `burrow_pool_run` (blocks), stop with `burrow_pool_stop` from any thread, free
@@ -269,11 +271,17 @@ pub unsafe extern "C" fn burrow_pool_subscribe(
 /// commits what is safe, and **blocks** until the pool is stopped (`burrow_pool_stop`, from any
 /// thread or from inside the callback) or halts. A pool runs once.
 ///
-/// Returns `BURROW_RESULT_OK` after a stop (also when stopped before running: it then returns at
-/// once without polling), `BURROW_RESULT_HALTED` when the failure policy stopped it,
+/// Returns `BURROW_RESULT_OK` after a stop whose final commit succeeded (also when stopped before
+/// running: it then returns at once without polling), `BURROW_RESULT_HALTED` when the failure
+/// policy stopped it (`errstr` names topic, partition, offset and cause),
+/// `BURROW_RESULT_COMMIT_FAILED` when the run stopped but its final offset commit failed,
 /// `BURROW_RESULT_KAFKA` on a fatal consumer error, `BURROW_RESULT_ALREADY_RUN` when the pool is
 /// running or has already run (including when called from inside a callback). On failure the
 /// cause goes to `errstr` when it is not NULL.
+///
+/// A stop (or halt) returns within `burrow.shutdown.timeout.ms` (running callbacks may finish)
+/// plus `burrow.commit.timeout.ms` (the final commit), whatever the broker does; callbacks still
+/// running then are waited for before it returns (see below).
 ///
 /// When it returns, no callback is running and none will be called again, so `userdata` may be
 /// freed; deferred completions still outstanding stay valid and may still be completed (with no
@@ -370,7 +378,15 @@ pub unsafe extern "C" fn burrow_pool_free(pool: *mut burrow_pool) -> burrow_resu
             return burrow_result::Ok;
         }
         // SAFETY: non-NULL and live (caller contract).
-        if unsafe { &*pool }.phase.load(Ordering::Acquire) == RUNNING {
+        let phase = &unsafe { &*pool }.phase;
+        // Claim the pool in one step, so a run that is just starting either started first (and
+        // the pool is not freed) or can no longer start on a pool being destroyed.
+        let claimed = [IDLE, FINISHED].into_iter().any(|from| {
+            phase
+                .compare_exchange(from, FREED, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        });
+        if !claimed {
             return burrow_result::Busy;
         }
         // SAFETY: from Box::into_raw in burrow_pool_new, not running, freed once (caller contract).
@@ -394,7 +410,7 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
-    use crate::job::Job;
+    use crate::engine::job::Job;
     use crate::message::Message;
 
     unsafe extern "C" fn noop(_: *mut c_void, msg: *const burrow_message) -> burrow_outcome {

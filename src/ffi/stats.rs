@@ -4,7 +4,7 @@ use std::ffi::{c_char, CString};
 
 use super::pool::{burrow_pool, core};
 use super::{burrow_result, check_null, guard, write_out};
-use crate::stats::Stats;
+use crate::observe::stats::Stats;
 
 /// Counters of a pool, filled by `burrow_pool_stats`.
 ///
@@ -54,6 +54,24 @@ pub struct burrow_stats {
     pub messages_inflight: u64,
     /// Partitions assigned to this pool right now.
     pub partitions_assigned: u64,
+    /// Times a partition was paused for backpressure.
+    pub partition_pauses: u64,
+    /// Offset commits that got no answer within `burrow.commit.timeout.ms` (given up).
+    pub commit_timeouts: u64,
+    /// Commits whose metadata the broker refused as too large: committed again with the offset
+    /// alone, and the metadata budget lowered.
+    pub commit_metadata_refused: u64,
+    /// Final commits of a stopping pool that failed (`burrow_pool_run` then returns
+    /// `BURROW_RESULT_COMMIT_FAILED`).
+    pub final_commit_failures: u64,
+    /// Dead-letter produces that failed (retried with backoff, then the pool halts).
+    pub dead_letter_failures: u64,
+    /// Stops whose running work was not finished at `burrow.shutdown.timeout.ms`.
+    pub shutdown_timeouts: u64,
+    /// Revocations whose running work was not finished at `burrow.shutdown.timeout.ms`.
+    pub revoke_timeouts: u64,
+    /// Halts by the failure policy (0 or 1).
+    pub halts: u64,
 }
 
 impl From<&Stats> for burrow_stats {
@@ -78,6 +96,14 @@ impl From<&Stats> for burrow_stats {
             jobs_queued: s.jobs_queued as u64,
             messages_inflight: s.messages_inflight as u64,
             partitions_assigned: s.partitions.len() as u64,
+            partition_pauses: s.partition_pauses,
+            commit_timeouts: s.commit_timeouts,
+            commit_metadata_refused: s.commit_metadata_refused,
+            final_commit_failures: s.final_commit_failures,
+            dead_letter_failures: s.dead_letter_failures,
+            shutdown_timeouts: s.shutdown_timeouts,
+            revoke_timeouts: s.revoke_timeouts,
+            halts: s.halts,
         }
     }
 }

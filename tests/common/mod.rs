@@ -30,6 +30,11 @@ impl MockKafka {
         self.cluster.bootstrap_servers()
     }
 
+    /// The mock cluster itself: injected request errors, round-trip times.
+    pub fn cluster(&self) -> &MockCluster<'static, DefaultProducerContext> {
+        &self.cluster
+    }
+
     pub fn topic(&self, name: &str, partitions: i32) {
         self.cluster
             .create_topic(name, partitions, 1)

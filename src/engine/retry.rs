@@ -7,7 +7,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
-use crate::job::Job;
+use crate::engine::job::Job;
 
 /// Delay before retry number `retry` (0 for the first retry): `base × 2^retry`, capped at `max`,
 /// then shortened by up to `jitter` (a fraction in 0..=1) times `random` (a value in 0..1).

@@ -6,7 +6,7 @@ use std::thread::JoinHandle;
 use tiny_http::{Header, Response, Server};
 
 use crate::error::Error;
-use crate::stats::Counters;
+use crate::observe::stats::Counters;
 
 /// Serves `GET /metrics` until dropped.
 pub(crate) struct MetricsServer {

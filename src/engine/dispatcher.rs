@@ -9,7 +9,7 @@ use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 
 use crate::config::ProcessingOrder;
-use crate::job::Job;
+use crate::engine::job::Job;
 use crate::message::Message;
 
 /// The ordering key of a message under `order`, or `None` when it may run in parallel with anything.

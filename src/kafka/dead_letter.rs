@@ -11,8 +11,8 @@ use rdkafka::message::{DeliveryResult, Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, ProducerContext, ThreadedProducer};
 
 use crate::config::Config;
+use crate::engine::job::{Job, Report};
 use crate::error::Error;
-use crate::job::{Job, Report};
 
 struct DeadLetterContext {
     reports: Sender<Report>,

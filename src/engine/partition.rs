@@ -5,13 +5,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::consumer::TopicPartition;
-use crate::dispatcher::KeyGate;
-use crate::job::Job;
-use crate::metrics::PartitionMetrics;
-use crate::offset_metadata::DoneSet;
-use crate::stats::PartitionStats;
-use crate::tracker::{PartitionTracker, Seq};
+use crate::engine::dispatcher::KeyGate;
+use crate::engine::job::Job;
+use crate::message::TopicPartition;
+use crate::observe::metrics::PartitionMetrics;
+use crate::observe::stats::PartitionStats;
+use crate::offsets::metadata::DoneSet;
+use crate::offsets::tracker::{PartitionTracker, Seq};
 
 /// Everything Burrow keeps for one assigned partition.
 pub(crate) struct PartitionState {

@@ -4,9 +4,14 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::metrics::Metrics;
+use crate::observe::metrics::Metrics;
 
 /// A point-in-time view of the pool.
+///
+/// This struct is the one definition of the pool's counters: the C view (`burrow_stats` in
+/// `include/burrow.h`) and the Python ctypes view (`bindings/python/burrow_ctypes.py`) list the
+/// same fields in the same order (`partitions` appears there as `partitions_assigned`), and
+/// `tests/header.rs` fails when they drift apart. New counters are appended at the end.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Stats {
     /// Messages the processor finished successfully.
@@ -34,8 +39,6 @@ pub struct Stats {
     pub late_results_discarded: u64,
     /// Rebalance events handled (assignments and revocations).
     pub rebalances: u64,
-    /// Times a partition was paused for backpressure.
-    pub partition_pauses: u64,
     /// Worker threads.
     pub workers: usize,
     /// Workers inside the processor right now.
@@ -46,6 +49,24 @@ pub struct Stats {
     pub messages_inflight: usize,
     /// Per assigned partition.
     pub partitions: Vec<PartitionStats>,
+    /// Times a partition was paused for backpressure.
+    pub partition_pauses: u64,
+    /// Offset commits that got no answer within `burrow.commit.timeout.ms` (given up).
+    pub commit_timeouts: u64,
+    /// Commits whose metadata the broker refused as too large (`offset.metadata.max.bytes`
+    /// below `burrow.commit.metadata.max.bytes`): committed again with the offset alone, and the
+    /// metadata budget lowered.
+    pub commit_metadata_refused: u64,
+    /// Final commits of a stopping pool that failed (the run then returns an error).
+    pub final_commit_failures: u64,
+    /// Dead-letter produces that failed (each is retried with backoff, then the pool halts).
+    pub dead_letter_failures: u64,
+    /// Stops whose running work was not finished at `burrow.shutdown.timeout.ms`.
+    pub shutdown_timeouts: u64,
+    /// Revocations whose running work was not finished at `burrow.shutdown.timeout.ms`.
+    pub revoke_timeouts: u64,
+    /// Halts by the failure policy (0 or 1: a halted pool stops).
+    pub halts: u64,
 }
 
 /// A point-in-time view of one assigned partition.
@@ -86,6 +107,13 @@ pub(crate) struct Counters {
     pub late_discarded: AtomicU64,
     pub rebalances: AtomicU64,
     pub pauses: AtomicU64,
+    pub commit_timeouts: AtomicU64,
+    pub metadata_refused: AtomicU64,
+    pub final_commit_failures: AtomicU64,
+    pub dead_letter_failures: AtomicU64,
+    pub stop_timeouts: AtomicU64,
+    pub revoke_timeouts: AtomicU64,
+    pub halts: AtomicU64,
     pub workers: AtomicUsize,
     pub busy: Arc<AtomicUsize>,
     pub queued: AtomicUsize,
@@ -123,6 +151,13 @@ impl Counters {
             late_results_discarded: get(&self.late_discarded),
             rebalances: get(&self.rebalances),
             partition_pauses: get(&self.pauses),
+            commit_timeouts: get(&self.commit_timeouts),
+            commit_metadata_refused: get(&self.metadata_refused),
+            final_commit_failures: get(&self.final_commit_failures),
+            dead_letter_failures: get(&self.dead_letter_failures),
+            shutdown_timeouts: get(&self.stop_timeouts),
+            revoke_timeouts: get(&self.revoke_timeouts),
+            halts: get(&self.halts),
             workers: self.workers.load(Ordering::Relaxed),
             workers_busy: self.busy.load(Ordering::Relaxed),
             jobs_queued: self.queued.load(Ordering::Relaxed),

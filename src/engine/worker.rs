@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender};
 
+use crate::engine::job::{Job, Report};
 use crate::error::Error;
-use crate::job::{Job, Report};
 use crate::outcome::Delivery;
 
 /// The processor as the workers hold it: it receives a [`Delivery`] and completes it now or later.

@@ -19,46 +19,10 @@ use rdkafka::message::Message as _;
 use rdkafka::statistics::Statistics;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
-use crate::backpressure::FetchGate;
-use crate::message::Message;
-
-/// A (topic, partition) pair. Both are part of every key: two topics with the same partition
-/// number never share state.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) struct TopicPartition {
-    pub topic: Arc<str>,
-    pub partition: i32,
-}
-
-/// A partition just assigned to this member, with what the broker holds for it.
-#[derive(Debug)]
-pub(crate) struct Assigned {
-    pub tp: TopicPartition,
-    /// The committed offset (next offset to read), if any.
-    pub committed: Option<i64>,
-    /// The metadata committed with it.
-    pub metadata: String,
-}
-
-/// What the poll thread tells the coordinator, in the order it happened.
-#[derive(Debug)]
-pub(crate) enum Event {
-    Messages(Vec<Message>),
-    Assigned(Vec<Assigned>),
-    /// Partitions being taken away: drain, commit, drop, then signal `done`.
-    Revoked {
-        partitions: Vec<TopicPartition>,
-        done: Sender<()>,
-    },
-    /// Partitions lost without an orderly revoke (session timeout): drop without committing.
-    Lost(Vec<TopicPartition>),
-    /// The consumer's fetch positions, sent after every message polled before them: a finished
-    /// partition may commit up to its position (past transaction markers and similar records the
-    /// consumer never hands out).
-    Positions(Vec<(TopicPartition, i64)>),
-    /// The consumer cannot go on.
-    Fatal(KafkaError),
-}
+use crate::engine::backpressure::FetchGate;
+use crate::engine::coordinator::Event;
+use crate::engine::core::Assigned;
+use crate::message::{Message, TopicPartition};
 
 /// The consumer's librdkafka context.
 pub(crate) struct BurrowContext {
@@ -303,8 +267,10 @@ pub(crate) fn poll_loop(
                         t
                     }
                 };
+                gate.polled();
                 pending = ctx.push(Message::from_kafka(&m, topic));
-                if pending < BATCH {
+                // Forward at once when the gate is full: messages in transit count against it.
+                if pending < BATCH && gate.has_room() {
                     continue;
                 }
             }

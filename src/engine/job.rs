@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use crate::message::Message;
+use crate::offsets::tracker::Seq;
 use crate::outcome::Outcome;
-use crate::tracker::Seq;
 
 /// One message on its way through the pool. The coordinator gives it to a worker and gets it back
 /// in a [`Report`], so a retry needs no copy.
@@ -22,6 +22,8 @@ pub(crate) struct Job {
     pub last_error: Option<String>,
     /// The job waits (in the retry queue) for the dead-letter producer, not for a worker.
     pub dead_letter: bool,
+    /// Failed dead-letter produces so far.
+    pub dead_letter_attempts: u32,
 }
 
 impl Job {
@@ -33,6 +35,7 @@ impl Job {
             attempt: 0,
             last_error: None,
             dead_letter: false,
+            dead_letter_attempts: 0,
         }
     }
 }
@@ -51,6 +54,4 @@ pub(crate) enum Report {
         job: Job,
         result: Result<(), String>,
     },
-    /// The committer thread's answer to the commit in flight.
-    Committed { result: Result<(), String> },
 }
