@@ -55,3 +55,14 @@ pub(crate) enum Report {
         result: Result<(), String>,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    /// The fixed cost of one message in flight, quoted in docs/ARCHITECTURE.md.
+    #[test]
+    fn a_job_costs_a_fixed_size_besides_its_bytes() {
+        let size = std::mem::size_of::<super::Job>();
+        eprintln!("size_of::<Job>() = {size} bytes");
+        assert!(size <= 192, "{size} bytes: update docs/ARCHITECTURE.md");
+    }
+}
