@@ -679,3 +679,68 @@ pub fn run_recording(pool: Pool, work: fn(i64) -> Duration) -> (Running, Seen) {
 pub fn instant(_: i64) -> Duration {
     Duration::ZERO
 }
+
+// ---------------------------------------------------------------------------------------------
+// Consumer group protocols: the real-broker tests that run under both.
+
+/// The consumer group protocol a real-broker test runs under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupProtocol {
+    /// `group.protocol=classic` (librdkafka's default): client-side assignment, the client's
+    /// session timeout and heartbeat interval.
+    Classic,
+    /// `group.protocol=consumer` (KIP-848): the broker assigns and hands partitions over
+    /// incrementally; session timeout and heartbeat interval are the broker's
+    /// (`group.consumer.*` in `scripts/kafka`: 6 s and 0.5 s, like `Classic` below).
+    Consumer,
+}
+
+impl GroupProtocol {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Classic => "classic",
+            Self::Consumer => "consumer",
+        }
+    }
+
+    /// The librdkafka keys a member of a real-broker test sets under this protocol.
+    pub fn settings(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Self::Classic => &[
+                ("session.timeout.ms", "6000"),
+                ("heartbeat.interval.ms", "500"),
+            ],
+            Self::Consumer => &[("group.protocol", "consumer")],
+        }
+    }
+
+    /// The same keys as `burrow-consume` arguments (`--set KEY=VALUE` ...).
+    pub fn cli_args(self) -> Vec<String> {
+        self.settings()
+            .iter()
+            .flat_map(|(k, v)| ["--set".to_string(), format!("{k}={v}")])
+            .collect()
+    }
+}
+
+/// The last stats line a `burrow-consume --stats-file` wrote (empty before the first one).
+pub fn read_stats_file(path: &std::path::Path) -> String {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// The partitions listed in a `burrow-consume` stats line, sorted.
+pub fn json_partitions(line: &str) -> Vec<i32> {
+    let Some(start) = line.find("\"partitions\":[") else {
+        return Vec::new();
+    };
+    let mut out: Vec<i32> = line[start..]
+        .match_indices("\"partition\":")
+        .filter_map(|(i, _)| json_number(&line[start + i..], "partition"))
+        .map(|p| p as i32)
+        .collect();
+    out.sort_unstable();
+    out
+}
