@@ -998,7 +998,8 @@ fn static_member_restart(protocol: GroupProtocol, restart: Restart) {
     let (mut b2, b2_stats) = spawn("b2", "b");
     wait_until(LONG, "the restarted member processing", || {
         b2.assert_running();
-        b2.recorded() >= 100
+        // The stats file is rewritten every 100 ms: wait for one written after the assignment.
+        b2.recorded() >= 100 && !json_partitions(&read_stats_file(&b2_stats)).is_empty()
     });
     let back_after = restarted_at.elapsed();
     assert_eq!(
@@ -1085,4 +1086,74 @@ fn static_member_killed_and_restarted_gets_its_partitions_back_without_a_rebalan
 #[ignore = "needs a real Kafka broker: run scripts/test-real-broker (or scripts/kafka up + BURROW_KAFKA_BOOTSTRAP)"]
 fn static_member_restarted_gets_its_partitions_back_without_a_rebalance_consumer_protocol() {
     static_member_restart(GroupProtocol::Consumer, Restart::Graceful);
+}
+
+/// Under `group.protocol=consumer` the broker keeps a static member that vanished without leaving
+/// (SIGKILL) until its session times out, and refuses a new process with the same instance id
+/// meanwhile (`UNRELEASED_INSTANCE_ID`, fatal in librdkafka). Burrow must report that as an error
+/// and exit — never wait forever — and a process started after the session timeout must resume
+/// from the killed one's commit.
+#[test]
+#[ignore = "needs a real Kafka broker: run scripts/test-real-broker (or scripts/kafka up + BURROW_KAFKA_BOOTSTRAP)"]
+fn static_member_killed_is_refused_until_its_session_expires_consumer_protocol() {
+    init_logs();
+    let bootstrap = real_bootstrap();
+    let scratch = ScratchDir::new("static-kill");
+    let (topic, group) = (unique_real("static-kill"), unique_real("g"));
+    create_topic(&bootstrap, &topic, 2, &[]);
+    produce(&bootstrap, &topic, 2, 4000, |i| Some(format!("k{i}")));
+    let ends = end_offsets(&bootstrap, &topic, 2);
+    let instance = format!("group.instance.id={group}-b");
+    let mut args = vec![
+        "--work-ms",
+        "2",
+        "--set",
+        "burrow.workers=8",
+        "--set",
+        "burrow.commit.interval.ms=200",
+        "--set",
+        &instance,
+    ];
+    let protocol_args = GroupProtocol::Consumer.cli_args();
+    args.extend(protocol_args.iter().map(String::as_str));
+    let spawn =
+        |name: &str| ConsumerProcess::spawn(&scratch.0, name, &bootstrap, &group, &topic, &args);
+
+    let mut first = spawn("first");
+    wait_until(LONG, "the first process working", || {
+        first.assert_running();
+        first.recorded() >= 500
+    });
+    first.kill();
+    let killed_at = Instant::now();
+
+    let mut early = spawn("early");
+    let (status, stats) = early.wait_exit(LONG);
+    let refused_after = killed_at.elapsed();
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "a fatal error exits with 1: {stats}"
+    );
+    assert!(
+        stats.contains("instance ID is still used"),
+        "the error the caller sees names the cause: {stats}"
+    );
+    assert_eq!(early.recorded(), 0, "the refused process processed nothing");
+
+    // scripts/kafka sets group.consumer.session.timeout.ms=6000.
+    std::thread::sleep(Duration::from_secs(8).saturating_sub(killed_at.elapsed()));
+    let mut later = spawn("later");
+    wait_committed(&bootstrap, &group, &topic, &ends, LONG);
+    let later_stats = later.stop(LONG);
+    let mut records = read_record_file(&first.record);
+    let from_first = records.len();
+    records.extend(read_record_file(&later.record));
+    let (total, distinct, duplicates) = check_at_least_once(&all_offsets(&ends), &records);
+    eprintln!(
+        "static member killed ({}): replacement refused after {refused_after:?}; after the session \
+         timeout {distinct} messages, {total} processed ({from_first} before SIGKILL), duplicates \
+         {duplicates}\n  later: {later_stats}",
+        GroupProtocol::Consumer.name()
+    );
 }

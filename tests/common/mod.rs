@@ -574,6 +574,30 @@ impl ConsumerProcess {
         self.wait(timeout)
     }
 
+    /// Waits for the process to exit by itself, whatever its status; returns the status and its
+    /// stats line. Kills it and panics after `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> (std::process::ExitStatus, String) {
+        let mut child = self.child.take().expect("process already reaped");
+        let deadline = Instant::now() + timeout;
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "{} did not exit within {timeout:?}; stderr: {}",
+                    self.name,
+                    self.stderr_text()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let out = std::fs::read_to_string(&self.stdout).unwrap_or_default();
+        (status, out.lines().last().unwrap_or_default().to_string())
+    }
+
     /// Waits for the process to exit by itself with status 0; returns its stats line.
     pub fn wait(&mut self, timeout: Duration) -> String {
         let mut child = self.child.take().expect("process already reaped");
