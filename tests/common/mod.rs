@@ -86,6 +86,17 @@ pub fn committed(
     topic: &str,
     partitions: i32,
 ) -> Vec<(Option<i64>, String)> {
+    try_committed(bootstrap, group, topic, partitions).expect("committed offsets")
+}
+
+/// Like [`committed`], but returns the error (e.g. `NOT_COORDINATOR` while a restarted broker
+/// loads the group metadata) instead of panicking.
+pub fn try_committed(
+    bootstrap: &str,
+    group: &str,
+    topic: &str,
+    partitions: i32,
+) -> rdkafka::error::KafkaResult<Vec<(Option<i64>, String)>> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", group)
@@ -95,10 +106,8 @@ pub fn committed(
     for p in 0..partitions {
         tpl.add_partition(topic, p);
     }
-    let got = consumer
-        .committed_offsets(tpl, Duration::from_secs(10))
-        .expect("committed offsets");
-    (0..partitions)
+    let got = consumer.committed_offsets(tpl, Duration::from_secs(10))?;
+    Ok((0..partitions)
         .map(|p| {
             let e = got.find_partition(topic, p).expect("partition in answer");
             let off = match e.offset() {
@@ -107,7 +116,7 @@ pub fn committed(
             };
             (off, e.metadata().to_string())
         })
-        .collect()
+        .collect())
 }
 
 /// Commits `offset` with `metadata` for one partition as another client would.
@@ -265,11 +274,11 @@ pub fn wait_committed(
     let partitions = expected.len() as i32;
     let deadline = Instant::now() + timeout;
     loop {
-        let last: Vec<i64> = committed(bootstrap, group, topic, partitions)
-            .into_iter()
-            .map(|(o, _)| o.unwrap_or(-1))
-            .collect();
-        if last == expected {
+        // Transient errors (a broker that just restarted) are retried until the deadline.
+        let last: Result<Vec<i64>, String> = try_committed(bootstrap, group, topic, partitions)
+            .map(|held| held.into_iter().map(|(o, _)| o.unwrap_or(-1)).collect())
+            .map_err(|e| e.to_string());
+        if last.as_deref() == Ok(expected) {
             return;
         }
         assert!(
