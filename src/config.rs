@@ -256,6 +256,27 @@ const KEYS: &[KeySpec] = &[
 /// commit guarantees.
 const FORCED_FALSE: &[&str] = &["enable.auto.commit", "enable.auto.offset.store"];
 
+/// Classic-protocol keys that librdkafka refuses (at consumer creation) under
+/// `group.protocol=consumer`, where the broker owns them; with what to do instead.
+const CLASSIC_ONLY: &[(&str, &str)] = &[
+    (
+        "partition.assignment.strategy",
+        "the broker assigns partitions under group.protocol=consumer; choose its assignor with group.remote.assignor (uniform or range)",
+    ),
+    (
+        "session.timeout.ms",
+        "the broker sets it under group.protocol=consumer (broker setting group.consumer.session.timeout.ms, or the group config consumer.session.timeout.ms)",
+    ),
+    (
+        "heartbeat.interval.ms",
+        "the broker sets it under group.protocol=consumer (broker setting group.consumer.heartbeat.interval.ms, or the group config consumer.heartbeat.interval.ms)",
+    ),
+    (
+        "group.protocol.type",
+        "it only applies to group.protocol=classic",
+    ),
+];
+
 /// Pool and librdkafka configuration.
 ///
 /// ```
@@ -306,9 +327,18 @@ impl Config {
             check_burrow_key(key, value)?;
         } else {
             check_kafka_key(key, value)?;
+            self.check_group_protocol_with(key, value)?;
         }
         self.values.insert(key.to_string(), value.to_string());
         Ok(self)
+    }
+
+    /// Refuses a classic-only key together with `group.protocol=consumer`, whichever of the two
+    /// is set second, naming the classic-only key.
+    fn check_group_protocol_with(&self, key: &str, value: &str) -> Result<(), ConfigError> {
+        let mut values = self.values.clone();
+        values.insert(key.to_string(), value.to_string());
+        check_group_protocol(&values)
     }
 
     /// The value set for `key`, or the default of a `burrow.*` key.
@@ -402,6 +432,7 @@ impl Config {
                 "a consumer group id is required",
             ));
         }
+        check_group_protocol(&self.values)?;
         let mut cc = ClientConfig::new();
         for (k, v) in self.iter().filter(|(k, _)| !k.starts_with("burrow.")) {
             cc.set(k, v);
@@ -520,6 +551,28 @@ fn is_topic_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// Under `group.protocol=consumer` (KIP-848) librdkafka refuses the classic group keys when the
+/// consumer is created, with a message that does not say which setting to use instead; this
+/// check names the key and the replacement as soon as both are set.
+fn check_group_protocol(values: &BTreeMap<String, String>) -> Result<(), ConfigError> {
+    let consumer_protocol = values
+        .get("group.protocol")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("consumer"));
+    if !consumer_protocol {
+        return Ok(());
+    }
+    for (key, instead) in CLASSIC_ONLY {
+        if let Some(value) = values.get(*key) {
+            return Err(ConfigError::new(
+                key,
+                &shown(key, value),
+                &format!("not supported with group.protocol=consumer: {instead}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_kafka_key(key: &str, value: &str) -> Result<(), ConfigError> {
@@ -669,6 +722,71 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn classic_only_keys_are_refused_under_the_consumer_protocol_in_either_order() {
+        for (key, value, hint) in [
+            (
+                "partition.assignment.strategy",
+                "cooperative-sticky",
+                "group.remote.assignor",
+            ),
+            (
+                "session.timeout.ms",
+                "6000",
+                "group.consumer.session.timeout.ms",
+            ),
+            (
+                "heartbeat.interval.ms",
+                "500",
+                "group.consumer.heartbeat.interval.ms",
+            ),
+            ("group.protocol.type", "consumer", "group.protocol=classic"),
+        ] {
+            // The classic key first, then the protocol: the error names the classic key.
+            let mut c = Config::new();
+            c.set(key, value).unwrap();
+            let err = c.set("group.protocol", "consumer").unwrap_err();
+            assert_eq!(err.key(), key);
+            let text = err.to_string();
+            assert!(
+                text.contains(key) && text.contains("group.protocol=consumer"),
+                "{text}"
+            );
+            assert!(text.contains(hint), "{text}");
+            assert_eq!(
+                c.get("group.protocol"),
+                None,
+                "the refused value is not kept"
+            );
+
+            // The protocol first, then the classic key.
+            let mut c = Config::new();
+            c.set("group.protocol", "consumer").unwrap();
+            let err = c.set(key, value).unwrap_err();
+            assert_eq!(err.key(), key);
+            assert_eq!(c.get(key), None, "the refused value is not kept");
+
+            // Under the classic protocol (explicit or default) the key is accepted.
+            let mut c = Config::new();
+            c.set("group.protocol", "classic").unwrap();
+            c.set(key, value).unwrap();
+            Config::new().set(key, value).unwrap();
+        }
+    }
+
+    #[test]
+    fn consumer_protocol_config_creates_a_consumer() {
+        let mut c = Config::new();
+        c.set("group.id", "g").unwrap();
+        c.set("group.protocol", "consumer").unwrap();
+        c.set("group.remote.assignor", "uniform").unwrap();
+        c.set("group.instance.id", "member-1").unwrap();
+        let cc = c.consumer_config().unwrap();
+        let consumer: rdkafka::consumer::BaseConsumer =
+            cc.create().expect("librdkafka accepts the configuration");
+        drop(consumer);
     }
 
     #[test]

@@ -31,9 +31,14 @@ fn all_offsets(ends: &[i64]) -> BTreeSet<(i32, i64)> {
 }
 
 fn config_real(group: &str, extra: &[(&str, &str)]) -> burrow::Config {
+    config_protocol(GroupProtocol::Classic, group, extra)
+}
+
+fn config_protocol(protocol: GroupProtocol, group: &str, extra: &[(&str, &str)]) -> burrow::Config {
     let mut c = config(&real_bootstrap(), group, &[]);
-    c.set("session.timeout.ms", "6000").unwrap();
-    c.set("heartbeat.interval.ms", "500").unwrap();
+    for (k, v) in protocol.settings() {
+        c.set(k, v).unwrap();
+    }
     for (k, v) in extra {
         c.set(k, v).unwrap();
     }
@@ -73,6 +78,16 @@ fn check_commit_never_passes_unfinished(
 #[test]
 #[ignore = "needs a real Kafka broker: run scripts/test-real-broker (or scripts/kafka up + BURROW_KAFKA_BOOTSTRAP)"]
 fn end_to_end_10k_messages_4_partitions_50_workers() {
+    end_to_end(GroupProtocol::Classic);
+}
+
+#[test]
+#[ignore = "needs a real Kafka broker: run scripts/test-real-broker (or scripts/kafka up + BURROW_KAFKA_BOOTSTRAP)"]
+fn end_to_end_10k_messages_4_partitions_50_workers_consumer_protocol() {
+    end_to_end(GroupProtocol::Consumer);
+}
+
+fn end_to_end(protocol: GroupProtocol) {
     init_logs();
     let bootstrap = real_bootstrap();
     let (topic, group) = (unique_real("e2e"), unique_real("g"));
@@ -83,7 +98,12 @@ fn end_to_end_10k_messages_4_partitions_50_workers() {
     let ends = end_offsets(&bootstrap, &topic, 4);
     assert_eq!(ends, vec![2500; 4], "the broker holds what was produced");
 
-    let pool = Pool::new(&config_real(&group, &[("burrow.workers", "50")])).unwrap();
+    let pool = Pool::new(&config_protocol(
+        protocol,
+        &group,
+        &[("burrow.workers", "50")],
+    ))
+    .unwrap();
     pool.subscribe(&[&topic]).unwrap();
     let seen: Arc<Mutex<Vec<(i32, i64, String)>>> = Arc::default();
     let (busy, max_busy) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
@@ -123,7 +143,8 @@ fn end_to_end_10k_messages_4_partitions_50_workers() {
         "more messages in flight than partitions (max {max_busy} at once)"
     );
     eprintln!(
-        "e2e: {total} messages, 50 workers, up to {max_busy} at once, all committed in {took:?}"
+        "e2e ({}): {total} messages, 50 workers, up to {max_busy} at once, all committed in {took:?}",
+        protocol.name()
     );
 }
 
@@ -238,12 +259,23 @@ fn retried_messages_hold_the_commit_until_they_succeed() {
 #[test]
 #[ignore = "needs a real Kafka broker: run scripts/test-real-broker (or scripts/kafka up + BURROW_KAFKA_BOOTSTRAP)"]
 fn halt_policy_stops_commits_at_the_first_failure_and_a_restart_resumes_there() {
+    halt_then_restart(GroupProtocol::Classic);
+}
+
+#[test]
+#[ignore = "needs a real Kafka broker: run scripts/test-real-broker (or scripts/kafka up + BURROW_KAFKA_BOOTSTRAP)"]
+fn halt_policy_stops_commits_at_the_first_failure_and_a_restart_resumes_there_consumer_protocol() {
+    halt_then_restart(GroupProtocol::Consumer);
+}
+
+fn halt_then_restart(protocol: GroupProtocol) {
     init_logs();
     let bootstrap = real_bootstrap();
     let (topic, group) = (unique_real("halt"), unique_real("g"));
     create_topic(&bootstrap, &topic, 1, &[]);
     produce(&bootstrap, &topic, 1, 100, |_| None);
-    let cfg = config_real(
+    let cfg = config_protocol(
+        protocol,
         &group,
         &[
             ("burrow.workers", "4"),
@@ -285,7 +317,7 @@ fn halt_policy_stops_commits_at_the_first_failure_and_a_restart_resumes_there() 
     );
 
     // A new pool in the group resumes at the failed message: nothing is lost by the halt.
-    let pool = Pool::new(&config_real(&group, &[])).unwrap();
+    let pool = Pool::new(&config_protocol(protocol, &group, &[])).unwrap();
     pool.subscribe(&[&topic]).unwrap();
     let seen = Seen::default();
     let s = seen.clone();
@@ -303,7 +335,8 @@ fn halt_policy_stops_commits_at_the_first_failure_and_a_restart_resumes_there() 
         assert!(again.contains(&o), "{o} processed after the restart");
     }
     eprintln!(
-        "halt: committed {first_unfinished} at the halt; the restart processed {} messages",
+        "halt ({}): committed {first_unfinished} at the halt; the restart processed {} messages",
+        protocol.name(),
         again.len()
     );
 }
@@ -452,9 +485,39 @@ fn wait_committed_or_stall(
     }
 }
 
+/// How a group hands partitions over when a member joins or leaves.
+#[derive(Debug, Clone, Copy)]
+enum Rebalancing {
+    /// Classic protocol, `range`: every member gives up every partition, then all are reassigned.
+    Eager,
+    /// Classic protocol, `cooperative-sticky`: only the partitions that move are revoked.
+    CooperativeSticky,
+    /// `group.protocol=consumer`: the broker assigns; only the partitions that move are revoked.
+    ConsumerProtocol,
+}
+
+impl Rebalancing {
+    /// `burrow-consume` arguments selecting it.
+    fn cli_args(self) -> Vec<String> {
+        let classic = |strategy: &str| {
+            let mut args = GroupProtocol::Classic.cli_args();
+            args.extend([
+                "--set".into(),
+                format!("partition.assignment.strategy={strategy}"),
+            ]);
+            args
+        };
+        match self {
+            Self::Eager => classic("range"),
+            Self::CooperativeSticky => classic("cooperative-sticky"),
+            Self::ConsumerProtocol => GroupProtocol::Consumer.cli_args(),
+        }
+    }
+}
+
 /// A second consumer process joins mid-stream and later leaves (gracefully); both are
 /// `burrow-consume` processes recording every finished message.
-fn rebalance_case(strategy: &str) {
+fn rebalance_case(rebalancing: Rebalancing) {
     init_logs();
     let bootstrap = real_bootstrap();
     let scratch = ScratchDir::new("rebalance");
@@ -463,8 +526,8 @@ fn rebalance_case(strategy: &str) {
     create_topic(&bootstrap, &topic, 4, &[]);
     produce(&bootstrap, &topic, 4, N, |i| Some(format!("k{i}")));
     let ends = end_offsets(&bootstrap, &topic, 4);
-    let assignment = format!("partition.assignment.strategy={strategy}");
-    let args = [
+    let protocol_args = rebalancing.cli_args();
+    let mut args = vec![
         "--work-ms",
         "8",
         "--work-jitter-ms",
@@ -475,15 +538,10 @@ fn rebalance_case(strategy: &str) {
         "burrow.commit.interval.ms=500",
         "--set",
         "burrow.shutdown.timeout.ms=10000",
-        "--set",
-        "session.timeout.ms=6000",
-        "--set",
-        "heartbeat.interval.ms=500",
-        "--set",
-        &assignment,
         "--log",
         "info",
     ];
+    args.extend(protocol_args.iter().map(String::as_str));
     let spawn =
         |name: &str| ConsumerProcess::spawn(&scratch.0, name, &bootstrap, &group, &topic, &args);
     let mut a = spawn("a");
@@ -517,7 +575,7 @@ fn rebalance_case(strategy: &str) {
     records.extend(read_record_file(&b.record));
     let (total, distinct, duplicates) = check_at_least_once(&all_offsets(&ends), &records);
     eprintln!(
-        "rebalance ({strategy}): {distinct} messages, {total} processed (A {from_a}, B {}), \
+        "rebalance ({rebalancing:?}): {distinct} messages, {total} processed (A {from_a}, B {}), \
          duplicates {duplicates}\n  A: {a_stats}\n  B: {b_stats}",
         total - from_a
     );
@@ -543,18 +601,34 @@ fn rebalance_case(strategy: &str) {
 #[test]
 #[ignore = "needs a real Kafka broker: run scripts/test-real-broker (or scripts/kafka up + BURROW_KAFKA_BOOTSTRAP)"]
 fn rebalance_eager_second_process_joins_and_leaves() {
-    rebalance_case("range");
+    rebalance_case(Rebalancing::Eager);
 }
 
 #[test]
 #[ignore = "needs a real Kafka broker: run scripts/test-real-broker (or scripts/kafka up + BURROW_KAFKA_BOOTSTRAP)"]
 fn rebalance_cooperative_sticky_second_process_joins_and_leaves() {
-    rebalance_case("cooperative-sticky");
+    rebalance_case(Rebalancing::CooperativeSticky);
+}
+
+#[test]
+#[ignore = "needs a real Kafka broker: run scripts/test-real-broker (or scripts/kafka up + BURROW_KAFKA_BOOTSTRAP)"]
+fn rebalance_consumer_protocol_second_process_joins_and_leaves() {
+    rebalance_case(Rebalancing::ConsumerProtocol);
 }
 
 #[test]
 #[ignore = "needs a real Kafka broker: run scripts/test-real-broker (or scripts/kafka up + BURROW_KAFKA_BOOTSTRAP)"]
 fn crash_sigkill_mid_stream_then_restart_loses_nothing() {
+    crash_then_restart(GroupProtocol::Classic);
+}
+
+#[test]
+#[ignore = "needs a real Kafka broker: run scripts/test-real-broker (or scripts/kafka up + BURROW_KAFKA_BOOTSTRAP)"]
+fn crash_sigkill_mid_stream_then_restart_loses_nothing_consumer_protocol() {
+    crash_then_restart(GroupProtocol::Consumer);
+}
+
+fn crash_then_restart(protocol: GroupProtocol) {
     init_logs();
     let bootstrap = real_bootstrap();
     let scratch = ScratchDir::new("crash");
@@ -569,7 +643,8 @@ fn crash_sigkill_mid_stream_then_restart_loses_nothing() {
     let workers = format!("burrow.workers={WORKERS}");
     let batch = format!("burrow.commit.batch.size={BATCH}");
     let results = format!("burrow.result.queue.size={RESULT_QUEUE}");
-    let args = [
+    let protocol_args = protocol.cli_args();
+    let mut args = vec![
         "--work-ms",
         "8",
         "--work-jitter-ms",
@@ -582,11 +657,8 @@ fn crash_sigkill_mid_stream_then_restart_loses_nothing() {
         &results,
         "--set",
         "burrow.commit.interval.ms=2000",
-        "--set",
-        "session.timeout.ms=6000",
-        "--set",
-        "heartbeat.interval.ms=500",
     ];
+    args.extend(protocol_args.iter().map(String::as_str));
     let mut first = ConsumerProcess::spawn(&scratch.0, "first", &bootstrap, &group, &topic, &args);
     // Kill between two batch commits (they fire every BATCH finished messages), so finished
     // but uncommitted work is lost with the process.
@@ -652,8 +724,9 @@ fn crash_sigkill_mid_stream_then_restart_loses_nothing() {
     // (≤ RESULT_QUEUE) or in a worker blocked on that full queue (≤ WORKERS).
     let bound = BATCH + RESULT_QUEUE + WORKERS;
     eprintln!(
-        "crash: {distinct} messages, {total} processed ({} before SIGKILL, {} after), \
+        "crash ({}): {distinct} messages, {total} processed ({} before SIGKILL, {} after), \
          duplicates {duplicates} (bound {bound}); {} finished offsets skipped via commit metadata\n  second: {second_stats}",
+        protocol.name(),
         first_records.len(),
         second_records.len(),
         from_metadata
@@ -843,5 +916,248 @@ fn compacted_topic_with_holes_commits_reach_the_end() {
         "compacted: {rounds} produce rounds, end offsets {ends:?}, {} records with holes processed, \
          committed = end",
         processed.len()
+    );
+}
+
+/// How a static member comes back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Restart {
+    /// SIGKILL, then a new process at once: no drain, no final commit, no leave.
+    Kill,
+    /// Graceful stop (drain, final commit, close), then a new process at once.
+    Graceful,
+}
+
+/// Two static members (`group.instance.id`) share a topic; one restarts (a new process with the
+/// same instance id) well within the session timeout. It gets its partitions back without a
+/// rebalance: the other member sees no revocation and no assignment (its rebalance count and its
+/// partitions stay the same), nobody else processes the restarted member's partitions, and the
+/// restarted member replays exactly what its last commit did not cover.
+fn static_member_restart(protocol: GroupProtocol, restart: Restart) {
+    init_logs();
+    let bootstrap = real_bootstrap();
+    let scratch = ScratchDir::new("static");
+    let (topic, group) = (unique_real("static"), unique_real("g"));
+    const N: usize = 16_000;
+    const WORKERS: usize = 8;
+    const BATCH: usize = 500;
+    const RESULT_QUEUE: usize = 100;
+    create_topic(&bootstrap, &topic, 4, &[]);
+    produce(&bootstrap, &topic, 4, N, |i| Some(format!("k{i}")));
+    let ends = end_offsets(&bootstrap, &topic, 4);
+    let settings = [
+        format!("burrow.workers={WORKERS}"),
+        format!("burrow.commit.batch.size={BATCH}"),
+        format!("burrow.result.queue.size={RESULT_QUEUE}"),
+        "burrow.commit.interval.ms=2000".to_string(),
+        "burrow.shutdown.timeout.ms=10000".to_string(),
+    ];
+    let spawn = |name: &str, instance: &str| {
+        let stats = scratch.0.join(format!("{name}.stats"));
+        let mut args: Vec<String> = ["--work-ms", "8", "--work-jitter-ms", "4", "--log", "info"]
+            .map(String::from)
+            .to_vec();
+        for s in &settings {
+            args.extend(["--set".to_string(), s.clone()]);
+        }
+        args.extend(protocol.cli_args());
+        args.extend([
+            "--set".to_string(),
+            format!("group.instance.id={group}-{instance}"),
+            "--stats-file".to_string(),
+            stats.display().to_string(),
+        ]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let process = ConsumerProcess::spawn(&scratch.0, name, &bootstrap, &group, &topic, &args);
+        (process, stats)
+    };
+    let (mut a, a_stats) = spawn("a", "a");
+    let (mut b, b_stats) = spawn("b", "b");
+    wait_until(
+        LONG,
+        "both members holding two partitions and processing",
+        || {
+            a.assert_running();
+            b.assert_running();
+            json_partitions(&read_stats_file(&a_stats)).len() == 2
+                && json_partitions(&read_stats_file(&b_stats)).len() == 2
+                && a.recorded() >= 500
+                && b.recorded() >= 500
+        },
+    );
+    let a_before = read_stats_file(&a_stats);
+    let a_partitions = json_partitions(&a_before);
+    let b_partitions = json_partitions(&read_stats_file(&b_stats));
+
+    let restarted_at = Instant::now();
+    match restart {
+        Restart::Kill => b.kill(),
+        Restart::Graceful => {
+            b.stop(LONG);
+        }
+    }
+    // What the broker holds for B's partitions when it is gone: nobody commits them until the
+    // new process runs.
+    let held = committed(&bootstrap, &group, &topic, 4);
+    let (mut b2, b2_stats) = spawn("b2", "b");
+    wait_until(LONG, "the restarted member processing", || {
+        b2.assert_running();
+        // The stats file is rewritten every 100 ms: wait for one written after the assignment.
+        b2.recorded() >= 100 && !json_partitions(&read_stats_file(&b2_stats)).is_empty()
+    });
+    let back_after = restarted_at.elapsed();
+    assert_eq!(
+        json_partitions(&read_stats_file(&b2_stats)),
+        b_partitions,
+        "the restarted member got its partitions back"
+    );
+    wait_committed(&bootstrap, &group, &topic, &ends, LONG);
+    let a_after = read_stats_file(&a_stats);
+    a.assert_running();
+    let a_final = a.stop(LONG);
+    let b2_final = b2.stop(LONG);
+    assert_eq!(
+        json_number(&a_after, "rebalances"),
+        json_number(&a_before, "rebalances"),
+        "the other member saw no revocation or assignment while B restarted:\n  before: {a_before}\n  after: {a_after}"
+    );
+    assert_eq!(json_partitions(&a_after), a_partitions);
+
+    let a_records = read_record_file(&a.record);
+    let b_records = read_record_file(&b.record);
+    let b2_records = read_record_file(&b2.record);
+    // Before B's restart both members may have held every partition for a moment (whoever
+    // joined first), so only B's partitions of the snapshot are B's to replay.
+    let mut covered: HashSet<(i32, i64)> = HashSet::new();
+    for &p in &b_partitions {
+        let (off, metadata) = &held[p as usize];
+        let off = off.unwrap_or(0);
+        covered.extend((0..off).map(|o| (p, o)));
+        if !metadata.is_empty() {
+            let above = burrow::offset_metadata::decode(off, metadata).expect("Burrow's metadata");
+            covered.extend(above.iter().map(|o| (p, o)));
+        }
+    }
+    let b_finished: HashSet<(i32, i64)> = b_records
+        .iter()
+        .copied()
+        .filter(|(p, _)| b_partitions.contains(p))
+        .collect();
+    let uncovered: HashSet<(i32, i64)> = b_finished.difference(&covered).copied().collect();
+    let replayed: HashSet<(i32, i64)> = b2_records
+        .iter()
+        .copied()
+        .filter(|r| b_finished.contains(r))
+        .collect();
+
+    let mut records = a_records.clone();
+    records.extend(b_records.iter().copied());
+    records.extend(b2_records.iter().copied());
+    let (total, distinct, duplicates) = check_at_least_once(&all_offsets(&ends), &records);
+    eprintln!(
+        "static member restart ({}, {restart:?}): {distinct} messages, {total} processed \
+         (duplicates {duplicates} in all); the restarted member replayed {} messages, B had \
+         finished {} that its last commit did not cover; back in {back_after:?}\n  A: {a_final}\n  B2: {b2_final}",
+        protocol.name(),
+        replayed.len(),
+        uncovered.len()
+    );
+    let b2_distinct: HashSet<(i32, i64)> = b2_records.iter().copied().collect();
+    assert_eq!(
+        b2_distinct.len(),
+        b2_records.len(),
+        "B2 processed nothing twice"
+    );
+    assert_eq!(
+        replayed, uncovered,
+        "the restart replays exactly what the last commit did not cover"
+    );
+    if restart == Restart::Graceful {
+        assert_eq!(
+            duplicates, 0,
+            "a graceful stop commits everything it finished"
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs a real Kafka broker: run scripts/test-real-broker (or scripts/kafka up + BURROW_KAFKA_BOOTSTRAP)"]
+fn static_member_killed_and_restarted_gets_its_partitions_back_without_a_rebalance() {
+    static_member_restart(GroupProtocol::Classic, Restart::Kill);
+}
+
+#[test]
+#[ignore = "needs a real Kafka broker: run scripts/test-real-broker (or scripts/kafka up + BURROW_KAFKA_BOOTSTRAP)"]
+fn static_member_restarted_gets_its_partitions_back_without_a_rebalance_consumer_protocol() {
+    static_member_restart(GroupProtocol::Consumer, Restart::Graceful);
+}
+
+/// Under `group.protocol=consumer` the broker keeps a static member that vanished without leaving
+/// (SIGKILL) until its session times out, and refuses a new process with the same instance id
+/// meanwhile (`UNRELEASED_INSTANCE_ID`, fatal in librdkafka). Burrow must report that as an error
+/// and exit — never wait forever — and a process started after the session timeout must resume
+/// from the killed one's commit.
+#[test]
+#[ignore = "needs a real Kafka broker: run scripts/test-real-broker (or scripts/kafka up + BURROW_KAFKA_BOOTSTRAP)"]
+fn static_member_killed_is_refused_until_its_session_expires_consumer_protocol() {
+    init_logs();
+    let bootstrap = real_bootstrap();
+    let scratch = ScratchDir::new("static-kill");
+    let (topic, group) = (unique_real("static-kill"), unique_real("g"));
+    create_topic(&bootstrap, &topic, 2, &[]);
+    produce(&bootstrap, &topic, 2, 4000, |i| Some(format!("k{i}")));
+    let ends = end_offsets(&bootstrap, &topic, 2);
+    let instance = format!("group.instance.id={group}-b");
+    let mut args = vec![
+        "--work-ms",
+        "2",
+        "--set",
+        "burrow.workers=8",
+        "--set",
+        "burrow.commit.interval.ms=200",
+        "--set",
+        &instance,
+    ];
+    let protocol_args = GroupProtocol::Consumer.cli_args();
+    args.extend(protocol_args.iter().map(String::as_str));
+    let spawn =
+        |name: &str| ConsumerProcess::spawn(&scratch.0, name, &bootstrap, &group, &topic, &args);
+
+    let mut first = spawn("first");
+    wait_until(LONG, "the first process working", || {
+        first.assert_running();
+        first.recorded() >= 500
+    });
+    first.kill();
+    let killed_at = Instant::now();
+
+    let mut early = spawn("early");
+    let (status, stats) = early.wait_exit(LONG);
+    let refused_after = killed_at.elapsed();
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "a fatal error exits with 1: {stats}"
+    );
+    assert!(
+        stats.contains("instance ID is still used"),
+        "the error the caller sees names the cause: {stats}"
+    );
+    assert_eq!(early.recorded(), 0, "the refused process processed nothing");
+
+    // scripts/kafka sets group.consumer.session.timeout.ms=6000.
+    std::thread::sleep(Duration::from_secs(8).saturating_sub(killed_at.elapsed()));
+    let mut later = spawn("later");
+    wait_committed(&bootstrap, &group, &topic, &ends, LONG);
+    let later_stats = later.stop(LONG);
+    let mut records = read_record_file(&first.record);
+    let from_first = records.len();
+    records.extend(read_record_file(&later.record));
+    let (total, distinct, duplicates) = check_at_least_once(&all_offsets(&ends), &records);
+    eprintln!(
+        "static member killed ({}): replacement refused after {refused_after:?}; after the session \
+         timeout {distinct} messages, {total} processed ({from_first} before SIGKILL), duplicates \
+         {duplicates}\n  later: {later_stats}",
+        GroupProtocol::Consumer.name()
     );
 }

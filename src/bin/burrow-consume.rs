@@ -44,6 +44,8 @@ usage: burrow-consume --bootstrap HOST:PORT --group GROUP --topic TOPIC [options
   --exit-when-idle-ms N     stop gracefully when nothing was finished for N ms and
                             nothing is in flight (after at least one message)
   --max-runtime-s N         stop gracefully after N seconds (safety net)
+  --stats-file PATH         while running, rewrite PATH every 100 ms with the stats JSON
+                            line (\"result\":\"running\"), atomically (write + rename)
   --log LEVEL               library log level on stderr: error, warn (default), info,
                             debug, trace
   -h, --help                this text
@@ -65,6 +67,7 @@ struct Args {
     expect: Option<u64>,
     idle: Option<Duration>,
     max_runtime: Option<Duration>,
+    stats_file: Option<PathBuf>,
     log: tracing::Level,
 }
 
@@ -83,6 +86,7 @@ impl Default for Args {
             expect: None,
             idle: None,
             max_runtime: None,
+            stats_file: None,
             log: tracing::Level::WARN,
         }
     }
@@ -138,6 +142,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, St
                     format!("--log: expected error, warn, info, debug or trace, got {v:?}")
                 })?
             }
+            "--stats-file" => args.stats_file = Some(PathBuf::from(value()?)),
             "--max-runtime-s" => {
                 args.max_runtime = Some(Duration::from_secs(number(&flag, &value()?)?))
             }
@@ -228,7 +233,8 @@ fn opt(v: Option<i64>) -> String {
     v.map_or_else(|| "null".to_string(), |v| v.to_string())
 }
 
-fn stats_json(s: &Stats, elapsed: Duration, result: &Result<(), String>) -> String {
+/// The stats line; `result` is `None` while the pool runs.
+fn stats_json(s: &Stats, elapsed: Duration, result: Option<&Result<(), String>>) -> String {
     let partitions: Vec<String> = s
         .partitions
         .iter()
@@ -245,8 +251,9 @@ fn stats_json(s: &Stats, elapsed: Duration, result: &Result<(), String>) -> Stri
         })
         .collect();
     let result = match result {
-        Ok(()) => "\"ok\"".to_string(),
-        Err(e) => json_string(e),
+        None => "\"running\"".to_string(),
+        Some(Ok(())) => "\"ok\"".to_string(),
+        Some(Err(e)) => json_string(e),
     };
     format!(
         "{{\"result\":{result},\"elapsed_ms\":{},\"messages_processed\":{},\"messages_failed\":{},\
@@ -280,13 +287,31 @@ fn finished(s: &Stats) -> u64 {
         + s.messages_skipped_from_metadata
 }
 
-/// Watches the stop conditions and stops the pool when one holds.
+/// Replaces `path` with the current stats line (write to a temporary file, then rename, so a
+/// reader never sees half a line).
+fn write_stats_file(path: &std::path::Path, line: &str) {
+    let tmp = path.with_extension("tmp");
+    let written =
+        std::fs::write(&tmp, format!("{line}\n")).and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
+        eprintln!("burrow-consume: --stats-file {}: {e}", path.display());
+    }
+}
+
+/// Watches the stop conditions and stops the pool when one holds; keeps the stats file fresh.
 fn watch(pool: Arc<Pool>, args: &Args, processed: Arc<AtomicU64>, done: Arc<AtomicBool>) {
     let started = Instant::now();
     let mut last_finished = 0;
     let mut last_change = Instant::now();
+    let mut next_stats = Instant::now();
     while !done.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(50));
+        if let Some(path) = &args.stats_file {
+            if Instant::now() >= next_stats {
+                next_stats = Instant::now() + Duration::from_millis(100);
+                write_stats_file(path, &stats_json(&pool.stats(), started.elapsed(), None));
+            }
+        }
         let why = if args.stop_file.as_ref().is_some_and(|p| p.exists()) {
             Some("stop file present")
         } else if args
@@ -381,6 +406,7 @@ fn run(args: Args) -> Result<(), (u8, String)> {
             expect: args.expect,
             idle: args.idle,
             max_runtime: args.max_runtime,
+            stats_file: args.stats_file.clone(),
             ..Args::default()
         };
         std::thread::spawn(move || watch(pool, &args, processed, done))
@@ -419,7 +445,11 @@ fn run(args: Args) -> Result<(), (u8, String)> {
     done.store(true, Ordering::SeqCst);
     let _ = watcher.join();
     let result = result.map_err(|e| e.to_string());
-    println!("{}", stats_json(&pool.stats(), started.elapsed(), &result));
+    let line = stats_json(&pool.stats(), started.elapsed(), Some(&result));
+    if let Some(path) = &args.stats_file {
+        write_stats_file(path, &line);
+    }
+    println!("{line}");
     result.map_err(|e| (1, e))
 }
 
@@ -537,9 +567,11 @@ mod tests {
         let line = stats_json(
             &Stats::default(),
             Duration::from_millis(5),
-            &Err("a \"b\"".into()),
+            Some(&Err("a \"b\"".into())),
         );
         assert!(line.starts_with("{\"result\":\"a \\\"b\\\"\""), "{line}");
         assert!(line.ends_with("\"partitions\":[]}"), "{line}");
+        let running = stats_json(&Stats::default(), Duration::ZERO, None);
+        assert!(running.starts_with("{\"result\":\"running\""), "{running}");
     }
 }

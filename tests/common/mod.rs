@@ -91,6 +91,17 @@ pub fn committed(
     topic: &str,
     partitions: i32,
 ) -> Vec<(Option<i64>, String)> {
+    try_committed(bootstrap, group, topic, partitions).expect("committed offsets")
+}
+
+/// Like [`committed`], but returns the error (e.g. `NOT_COORDINATOR` while a restarted broker
+/// loads the group metadata) instead of panicking.
+pub fn try_committed(
+    bootstrap: &str,
+    group: &str,
+    topic: &str,
+    partitions: i32,
+) -> rdkafka::error::KafkaResult<Vec<(Option<i64>, String)>> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", group)
@@ -100,10 +111,8 @@ pub fn committed(
     for p in 0..partitions {
         tpl.add_partition(topic, p);
     }
-    let got = consumer
-        .committed_offsets(tpl, Duration::from_secs(10))
-        .expect("committed offsets");
-    (0..partitions)
+    let got = consumer.committed_offsets(tpl, Duration::from_secs(10))?;
+    Ok((0..partitions)
         .map(|p| {
             let e = got.find_partition(topic, p).expect("partition in answer");
             let off = match e.offset() {
@@ -112,7 +121,7 @@ pub fn committed(
             };
             (off, e.metadata().to_string())
         })
-        .collect()
+        .collect())
 }
 
 /// Commits `offset` with `metadata` for one partition as another client would.
@@ -270,11 +279,11 @@ pub fn wait_committed(
     let partitions = expected.len() as i32;
     let deadline = Instant::now() + timeout;
     loop {
-        let last: Vec<i64> = committed(bootstrap, group, topic, partitions)
-            .into_iter()
-            .map(|(o, _)| o.unwrap_or(-1))
-            .collect();
-        if last == expected {
+        // Transient errors (a broker that just restarted) are retried until the deadline.
+        let last: Result<Vec<i64>, String> = try_committed(bootstrap, group, topic, partitions)
+            .map(|held| held.into_iter().map(|(o, _)| o.unwrap_or(-1)).collect())
+            .map_err(|e| e.to_string());
+        if last.as_deref() == Ok(expected) {
             return;
         }
         assert!(
@@ -579,6 +588,30 @@ impl ConsumerProcess {
         self.wait(timeout)
     }
 
+    /// Waits for the process to exit by itself, whatever its status; returns the status and its
+    /// stats line. Kills it and panics after `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> (std::process::ExitStatus, String) {
+        let mut child = self.child.take().expect("process already reaped");
+        let deadline = Instant::now() + timeout;
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "{} did not exit within {timeout:?}; stderr: {}",
+                    self.name,
+                    self.stderr_text()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let out = std::fs::read_to_string(&self.stdout).unwrap_or_default();
+        (status, out.lines().last().unwrap_or_default().to_string())
+    }
+
     /// Waits for the process to exit by itself with status 0; returns its stats line.
     pub fn wait(&mut self, timeout: Duration) -> String {
         let mut child = self.child.take().expect("process already reaped");
@@ -683,4 +716,69 @@ pub fn run_recording(pool: Pool, work: fn(i64) -> Duration) -> (Running, Seen) {
 /// No simulated work.
 pub fn instant(_: i64) -> Duration {
     Duration::ZERO
+}
+
+// ---------------------------------------------------------------------------------------------
+// Consumer group protocols: the real-broker tests that run under both.
+
+/// The consumer group protocol a real-broker test runs under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupProtocol {
+    /// `group.protocol=classic` (librdkafka's default): client-side assignment, the client's
+    /// session timeout and heartbeat interval.
+    Classic,
+    /// `group.protocol=consumer` (KIP-848): the broker assigns and hands partitions over
+    /// incrementally; session timeout and heartbeat interval are the broker's
+    /// (`group.consumer.*` in `scripts/kafka`: 6 s and 0.5 s, like `Classic` below).
+    Consumer,
+}
+
+impl GroupProtocol {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Classic => "classic",
+            Self::Consumer => "consumer",
+        }
+    }
+
+    /// The librdkafka keys a member of a real-broker test sets under this protocol.
+    pub fn settings(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Self::Classic => &[
+                ("session.timeout.ms", "6000"),
+                ("heartbeat.interval.ms", "500"),
+            ],
+            Self::Consumer => &[("group.protocol", "consumer")],
+        }
+    }
+
+    /// The same keys as `burrow-consume` arguments (`--set KEY=VALUE` ...).
+    pub fn cli_args(self) -> Vec<String> {
+        self.settings()
+            .iter()
+            .flat_map(|(k, v)| ["--set".to_string(), format!("{k}={v}")])
+            .collect()
+    }
+}
+
+/// The last stats line a `burrow-consume --stats-file` wrote (empty before the first one).
+pub fn read_stats_file(path: &std::path::Path) -> String {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// The partitions listed in a `burrow-consume` stats line, sorted.
+pub fn json_partitions(line: &str) -> Vec<i32> {
+    let Some(start) = line.find("\"partitions\":[") else {
+        return Vec::new();
+    };
+    let mut out: Vec<i32> = line[start..]
+        .match_indices("\"partition\":")
+        .filter_map(|(i, _)| json_number(&line[start + i..], "partition"))
+        .map(|p| p as i32)
+        .collect();
+    out.sort_unstable();
+    out
 }
