@@ -74,7 +74,6 @@ fn halt_never_starts_a_later_message_of_the_failed_key() {
             ("burrow.workers", "4"),
             ("burrow.ordering", "key"),
             ("burrow.max.retries", "0"),
-            ("burrow.max.consecutive.errors", "1"),
         ],
     );
     let pool = Pool::new(&cfg).unwrap();
@@ -134,7 +133,7 @@ fn stop_returns_while_a_commit_is_slow_and_results_wait() {
     let running = Running::start(pool, move |p| {
         p.run(move |_| {
             if sl.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_secs(2));
+                std::thread::sleep(Duration::from_millis(1000));
             }
             Outcome::Done
         })
@@ -144,10 +143,12 @@ fn stop_returns_while_a_commit_is_slow_and_results_wait() {
     });
     kafka
         .cluster()
-        .broker_round_trip_time(1, Duration::from_millis(2500))
+        .broker_round_trip_time(1, Duration::from_millis(3000))
         .unwrap();
+    // Work that outlives the shutdown timeout: its results arrive after the drain, while a
+    // periodic commit waits for the slow broker.
     slow.store(true, Ordering::Relaxed);
-    std::thread::sleep(Duration::from_millis(600));
+    std::thread::sleep(Duration::from_millis(200));
     let t = Instant::now();
     running.pool.stop();
     let result = running.join(Duration::from_secs(30));
@@ -184,7 +185,7 @@ fn coordinator_does_not_spin_while_a_commit_is_slow() {
     let kafka = MockKafka::new();
     let (topic, group) = (unique("spin"), unique("g"));
     kafka.topic(&topic, 1);
-    produce(&kafka.bootstrap(), &topic, 1, 100, |_| None);
+    produce(&kafka.bootstrap(), &topic, 1, 101, |_| None);
     let cfg = config(
         &kafka.bootstrap(),
         &group,
@@ -195,18 +196,28 @@ fn coordinator_does_not_spin_while_a_commit_is_slow() {
     let p = pool.clone();
     let runner = std::thread::Builder::new()
         .name("spin-coord".into())
-        .spawn(move || p.run(|_| Outcome::Done))
+        .spawn(move || {
+            p.run(|m| {
+                if m.offset() == 100 {
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+                Outcome::Done
+            })
+        })
         .unwrap();
-    wait_until(LONG, "everything processed", || {
+    wait_until(LONG, "100 messages processed", || {
         pool.stats().messages_processed >= 100
     });
+    // The broker turns slow while the last message is processed: the commit that follows it
+    // waits 3 s for its answer.
     kafka
         .cluster()
         .broker_round_trip_time(1, Duration::from_millis(3000))
         .unwrap();
-    // A new message makes the next periodic commit have something to say, and it will be slow.
-    produce(&kafka.bootstrap(), &topic, 1, 1, |_| None);
-    std::thread::sleep(Duration::from_millis(500));
+    wait_until(LONG, "the last message processed", || {
+        pool.stats().messages_processed >= 101
+    });
+    std::thread::sleep(Duration::from_millis(200));
     let before = thread_ticks("spin-coord").expect("coordinator thread");
     std::thread::sleep(Duration::from_secs(2));
     let after = thread_ticks("spin-coord").expect("coordinator thread");
@@ -239,7 +250,6 @@ fn a_failed_final_commit_is_an_error_not_success() {
         &[
             ("burrow.commit.interval.ms", "600000"),
             ("burrow.commit.batch.size", "1000000"),
-            ("burrow.commit.timeout.ms", "3000"),
         ],
     );
     let pool = Pool::new(&cfg).unwrap();
