@@ -49,7 +49,9 @@ mod stats;
 pub mod tracker;
 mod worker;
 
-pub use config::{is_secret_key, Config, FailurePolicy, PoolSettings, ProcessingOrder};
+pub use config::{
+    is_secret_key, Config, FailurePolicy, PoolSettings, ProcessingOrder, CONSUMER_DEFAULTS,
+};
 pub use error::{ConfigError, Error};
 pub use message::{Header, Message, Timestamp};
 pub use outcome::{Delivery, Outcome};
