@@ -156,6 +156,9 @@ impl Tally {
 }
 
 /// CPU seconds (user + system) of this process so far, and its peak resident set in KiB.
+///
+/// The peak is `VmHWM` of this process's own address space: `getrusage`'s `ru_maxrss` would also
+/// count the parent's memory copied by `fork` before `exec`.
 pub fn rusage() -> (f64, i64) {
     // SAFETY: getrusage writes into the zeroed struct we own.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
@@ -164,5 +167,13 @@ pub fn rusage() -> (f64, i64) {
         return (-1.0, -1);
     }
     let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    (tv(ru.ru_utime) + tv(ru.ru_stime), ru.ru_maxrss)
+    let hwm = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(ru.ru_maxrss);
+    (tv(ru.ru_utime) + tv(ru.ru_stime), hwm)
 }
