@@ -89,10 +89,17 @@ impl WorkerPool {
 }
 
 /// Where idle workers wait, so that only one of them at a time waits on the job channel.
+///
+/// Invariant: while workers sleep here, either a leader waits on the channel, or a worker that
+/// just took a job wakes one sleeper (which takes the next job or becomes the leader). So a
+/// burst of jobs wakes sleepers one after another, one per job, and an idle pool has exactly one
+/// thread on the channel.
 #[derive(Default)]
 struct Lobby {
     state: Mutex<LobbyState>,
     wake: Condvar,
+    /// Mirror of `LobbyState::sleeping` (written under the lock) for a lock-free check.
+    sleepers: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -111,26 +118,28 @@ impl Lobby {
         loop {
             // Busy pool: take the next job without any waiting.
             match jobs.try_recv() {
-                Ok(job) => return Some(job),
+                Ok(job) => {
+                    self.hand_on();
+                    return Some(job);
+                }
                 Err(TryRecvError::Disconnected) => return None,
                 Err(TryRecvError::Empty) => {}
             }
             {
                 let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                if st.closed {
+                    return None;
+                }
                 if st.leader {
                     st.sleeping += 1;
+                    self.sleepers.store(st.sleeping, Ordering::Relaxed);
                     while st.leader && !st.closed {
                         st = self.wake.wait(st).unwrap_or_else(|e| e.into_inner());
                     }
                     st.sleeping -= 1;
-                    if st.closed {
-                        return None;
-                    }
-                    // Leader slot free: look at the channel again before taking it.
+                    self.sleepers.store(st.sleeping, Ordering::Relaxed);
+                    // Closed, or nobody on the channel: look at it again.
                     continue;
-                }
-                if st.closed {
-                    return None;
                 }
                 st.leader = true;
             }
@@ -150,6 +159,18 @@ impl Lobby {
                     return None;
                 }
             }
+        }
+    }
+
+    /// A job was taken without a leader's hand-over: if workers sleep and nobody waits on the
+    /// channel, wake one, so the jobs behind this one (or the next to come) are not left waiting.
+    fn hand_on(&self) {
+        if self.sleepers.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if !st.leader && st.sleeping > 0 {
+            self.wake.notify_one();
         }
     }
 }
@@ -203,7 +224,6 @@ mod tests {
             std::thread::sleep(Duration::from_millis(1));
         }
         assert!(lobby.state.lock().unwrap().leader);
-        assert_eq!(rx.receiver_count(), 9, "each worker holds a receiver");
         for i in 0..1000 {
             tx.send(i).unwrap();
         }
@@ -214,5 +234,57 @@ mod tests {
         let mut taken = taken.lock().unwrap().clone();
         taken.sort_unstable();
         assert_eq!(taken, (0..1000).collect::<Vec<_>>());
+    }
+
+    /// A burst of jobs reaches every idle worker: N jobs that each wait until all N are running
+    /// finish only if N workers take them at once (sleepers are woken one per job).
+    #[test]
+    fn a_burst_wakes_as_many_sleepers_as_there_are_jobs() {
+        const N: usize = 32;
+        let (tx, rx) = crossbeam_channel::bounded::<()>(N);
+        let lobby = Arc::new(Lobby::default());
+        let running = Arc::new((Mutex::new(0usize), Condvar::new()));
+        let all_met = Arc::new(AtomicUsize::new(0));
+        let handles: Vec<_> = (0..N)
+            .map(|_| {
+                let (rx, lobby, running, all_met) =
+                    (rx.clone(), lobby.clone(), running.clone(), all_met.clone());
+                std::thread::spawn(move || {
+                    while lobby.next_job(&rx).is_some() {
+                        let (count, cv) = &*running;
+                        let mut n = count.lock().unwrap();
+                        *n += 1;
+                        cv.notify_all();
+                        let deadline = Instant::now() + Duration::from_secs(10);
+                        while *n < N && Instant::now() < deadline {
+                            n = cv.wait_timeout(n, Duration::from_millis(50)).unwrap().0;
+                        }
+                        if *n >= N {
+                            all_met.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                })
+            })
+            .collect();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while lobby.state.lock().unwrap().sleeping != N - 1 {
+            assert!(
+                Instant::now() < deadline,
+                "workers did not settle in the lobby"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        for _ in 0..N {
+            tx.send(()).unwrap();
+        }
+        drop(tx);
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert_eq!(
+            all_met.load(Ordering::Relaxed),
+            N,
+            "every job must have run at the same time as all the others"
+        );
     }
 }
