@@ -2,7 +2,10 @@
 //! bare rdkafka `BaseConsumer` poll loop over the same messages, in the same run.
 //!
 //! `cargo bench --bench throughput` (options after `--`: `--messages N`, `--workers N`,
-//! `--partitions N`, `--metrics`). Prints a small report; it asserts nothing about speed.
+//! `--partitions N`, `--timeout SECONDS`). Prints a small report; it asserts nothing about speed.
+//! Every wait has a deadline (by default 60 s plus 1 s per 10,000 messages): a run that does not
+//! finish in time stops with an error saying how far it got. For the real broker, latency and
+//! the C and Go paths, see `burrow-bench` (docs/PERFORMANCE.md).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -47,6 +50,31 @@ fn produce(bootstrap: &str, topic: &str, partitions: i32, n: usize) {
         }
     }
     producer.flush(Duration::from_secs(120)).unwrap();
+    // Deliveries can fail without an error here (the mock cluster keeps about 100,000 message
+    // sets per partition): count what the cluster holds, so no run waits for records that are
+    // not there.
+    let probe: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .unwrap();
+    let held: i64 = (0..partitions)
+        .map(|p| {
+            let (lo, hi) = probe
+                .fetch_watermarks(topic, p, Duration::from_secs(10))
+                .expect("watermarks");
+            hi - lo
+        })
+        .sum();
+    assert_eq!(
+        held as usize, n,
+        "the cluster holds {held} of the {n} records produced (try fewer --messages or more --partitions)"
+    );
+}
+
+/// The deadline of one run.
+fn deadline(n: usize) -> Instant {
+    let secs = arg("--timeout", 60 + n / 10_000);
+    Instant::now() + Duration::from_secs(secs as u64)
 }
 
 /// Messages/s of a bare poll loop, timed from the first message to the last.
@@ -60,7 +88,12 @@ fn bare(bootstrap: &str, topic: &str, n: usize) -> f64 {
         .unwrap();
     consumer.subscribe(&[topic]).unwrap();
     let (mut count, mut bytes, mut first) = (0usize, 0usize, None);
+    let until = deadline(n);
     while count < n {
+        assert!(
+            Instant::now() < until,
+            "bare loop: {count} of {n} messages before the deadline"
+        );
         if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) {
             first.get_or_insert_with(Instant::now);
             bytes += rdkafka::Message::payload(&m).map_or(0, <[u8]>::len);
@@ -115,7 +148,16 @@ fn burrow_run(bootstrap: &str, topic: &str, n: usize, workers: usize, metrics: b
             })
         })
     };
+    let until = deadline(n);
     while last.get().is_none() {
+        if Instant::now() >= until || runner.is_finished() {
+            pool.stop();
+            let ended = runner.join().unwrap();
+            panic!(
+                "burrow: {} of {n} messages before the deadline (run ended with {ended:?})",
+                done.load(Ordering::Relaxed)
+            );
+        }
         std::thread::sleep(Duration::from_millis(10));
     }
     pool.stop();

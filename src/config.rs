@@ -277,7 +277,28 @@ const CLASSIC_ONLY: &[(&str, &str)] = &[
     ),
 ];
 
+/// librdkafka keys whose librdkafka default does not suit Burrow's consumer, with the value
+/// Burrow uses instead. A value the user sets explicitly always wins.
+///
+/// * `fetch.queue.backoff.ms` = 10 (librdkafka: 1000). When librdkafka's prefetch queue for a
+///   partition is above `queued.min.messages` / `queued.max.messages.kbytes`, librdkafka postpones
+///   that partition's next fetch by this long. A pipelined consumer drains that queue in bursts
+///   (it holds off polling while its own job queue is full), so with the librdkafka default the
+///   queue empties long before the postponed fetch is sent and the whole pipeline idles for up to a
+///   second at a time: a no-op run over 1,000,000 records on a local broker went 4× faster with 10.
+/// * `statistics.interval.ms` = 1000 (librdkafka: 0, off). The statistics feed the high
+///   watermarks behind the lag figures of `Pool::stats` and the metrics.
+pub const CONSUMER_DEFAULTS: &[(&str, &str)] = &[
+    ("fetch.queue.backoff.ms", "10"),
+    ("statistics.interval.ms", "1000"),
+];
+
 /// Pool and librdkafka configuration.
+///
+/// librdkafka keys not set here keep librdkafka's defaults, except those in
+/// [`CONSUMER_DEFAULTS`] (`fetch.queue.backoff.ms` = 10, `statistics.interval.ms` = 1000), which
+/// suit a pipelined consumer better; setting such a key explicitly overrides Burrow's default.
+/// [`Config::consumer_properties`] shows the properties the consumer is created with.
 ///
 /// ```
 /// let mut config = burrow::Config::new();
@@ -440,11 +461,25 @@ impl Config {
         for key in FORCED_FALSE {
             cc.set(*key, "false");
         }
-        if self.get("statistics.interval.ms").is_none() {
-            // Feeds the high watermarks used for lag in stats and metrics.
-            cc.set("statistics.interval.ms", "1000");
+        for (key, value) in CONSUMER_DEFAULTS {
+            if self.get(key).is_none() {
+                cc.set(*key, *value);
+            }
         }
         Ok(cc)
+    }
+
+    /// The librdkafka properties the pool's consumer is created with: every non-`burrow.` key that
+    /// was set, Burrow's [`CONSUMER_DEFAULTS`] for keys that were not, and the keys Burrow owns
+    /// (`enable.auto.commit`, `enable.auto.offset.store` = false). Secrets included: handle with
+    /// care. Useful to compare with, or to build, another client with the same settings.
+    pub fn consumer_properties(&self) -> Result<BTreeMap<String, String>, ConfigError> {
+        Ok(self
+            .consumer_config()?
+            .config_map()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect())
     }
 
     /// The librdkafka configuration for the dead-letter producer: connection and security keys
@@ -802,5 +837,36 @@ mod tests {
         assert_eq!(cc.get("enable.auto.commit"), Some("false"));
         assert_eq!(cc.get("enable.auto.offset.store"), Some("false"));
         assert_eq!(cc.get("burrow.workers"), None);
+    }
+
+    #[test]
+    fn pipelined_consumer_defaults_apply_unless_set() {
+        let mut c = Config::new();
+        c.set("group.id", "g").unwrap();
+        let props = c.consumer_properties().unwrap();
+        assert_eq!(
+            props.get("fetch.queue.backoff.ms").map(String::as_str),
+            Some("10")
+        );
+        assert_eq!(
+            props.get("statistics.interval.ms").map(String::as_str),
+            Some("1000")
+        );
+        assert_eq!(
+            props.get("enable.auto.commit").map(String::as_str),
+            Some("false")
+        );
+        c.set("fetch.queue.backoff.ms", "500").unwrap();
+        c.set("statistics.interval.ms", "0").unwrap();
+        let props = c.consumer_properties().unwrap();
+        assert_eq!(
+            props.get("fetch.queue.backoff.ms").map(String::as_str),
+            Some("500"),
+            "the user's value wins"
+        );
+        assert_eq!(
+            props.get("statistics.interval.ms").map(String::as_str),
+            Some("0")
+        );
     }
 }

@@ -40,7 +40,9 @@ mod offsets;
 mod outcome;
 mod pool;
 
-pub use config::{is_secret_key, Config, FailurePolicy, PoolSettings, ProcessingOrder};
+pub use config::{
+    is_secret_key, Config, FailurePolicy, PoolSettings, ProcessingOrder, CONSUMER_DEFAULTS,
+};
 pub use engine::core::{HaltKind, HaltReason};
 pub use engine::retry::backoff;
 pub use error::{ConfigError, Error};

@@ -1,4 +1,7 @@
 //! The message a processor sees: an owned copy of one Kafka record.
+//!
+//! The key and the value are copied into one allocation (key bytes, then value bytes): the poll
+//! thread copies every record, so one allocation per record instead of two matters.
 
 use std::sync::Arc;
 
@@ -35,15 +38,43 @@ pub struct Header {
 }
 
 /// A Kafka record handed to the processor.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Message {
     topic: Arc<str>,
     partition: i32,
     offset: i64,
-    key: Option<Vec<u8>>,
-    payload: Option<Vec<u8>>,
+    /// The key's bytes followed by the value's. A heap buffer that does not move with the
+    /// `Message` (the C API hands out pointers into it).
+    data: Box<[u8]>,
+    /// Length of the key at the start of `data`; `None` when the record has no key.
+    key_len: Option<usize>,
+    /// Whether the record has a value (false for a tombstone).
+    has_payload: bool,
     headers: Vec<Header>,
     timestamp: Timestamp,
+}
+
+/// Key and value in one buffer.
+fn pack(key: Option<&[u8]>, payload: Option<&[u8]>) -> Box<[u8]> {
+    let (k, v) = (key.unwrap_or_default(), payload.unwrap_or_default());
+    let mut data = Vec::with_capacity(k.len() + v.len());
+    data.extend_from_slice(k);
+    data.extend_from_slice(v);
+    data.into_boxed_slice()
+}
+
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Message")
+            .field("topic", &self.topic)
+            .field("partition", &self.partition)
+            .field("offset", &self.offset)
+            .field("key", &self.key())
+            .field("payload", &self.payload())
+            .field("headers", &self.headers)
+            .field("timestamp", &self.timestamp)
+            .finish()
+    }
 }
 
 impl Message {
@@ -59,8 +90,9 @@ impl Message {
             topic: topic.into(),
             partition,
             offset,
-            key,
-            payload,
+            data: pack(key.as_deref(), payload.as_deref()),
+            key_len: key.as_ref().map(Vec::len),
+            has_payload: payload.is_some(),
             headers: Vec::new(),
             timestamp: Timestamp::NotAvailable,
         }
@@ -90,12 +122,14 @@ impl Message {
             rdkafka::Timestamp::CreateTime(t) => Timestamp::CreateTime(t),
             rdkafka::Timestamp::LogAppendTime(t) => Timestamp::LogAppendTime(t),
         };
+        let (key, payload) = (m.key(), m.payload());
         Self {
             topic,
             partition: m.partition(),
             offset: m.offset(),
-            key: m.key().map(<[u8]>::to_vec),
-            payload: m.payload().map(<[u8]>::to_vec),
+            data: pack(key, payload),
+            key_len: key.map(<[u8]>::len),
+            has_payload: payload.is_some(),
             headers,
             timestamp,
         }
@@ -122,12 +156,13 @@ impl Message {
 
     /// Key bytes, if the record has a key.
     pub fn key(&self) -> Option<&[u8]> {
-        self.key.as_deref()
+        self.key_len.map(|n| &self.data[..n])
     }
 
     /// Value bytes, if the record is not a tombstone.
     pub fn payload(&self) -> Option<&[u8]> {
-        self.payload.as_deref()
+        self.has_payload
+            .then(|| &self.data[self.key_len.unwrap_or(0)..])
     }
 
     /// Headers, in record order.
@@ -147,4 +182,28 @@ impl Message {
 pub(crate) struct TopicPartition {
     pub topic: Arc<str>,
     pub partition: i32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_and_value_share_one_buffer_and_keep_absent_apart_from_empty() {
+        let m = Message::new("t", 0, 1, Some(b"key".to_vec()), Some(b"value".to_vec()));
+        assert_eq!(m.key(), Some(&b"key"[..]));
+        assert_eq!(m.payload(), Some(&b"value"[..]));
+        let none = Message::new("t", 0, 2, None, None);
+        assert_eq!((none.key(), none.payload()), (None, None));
+        let empty = Message::new("t", 0, 3, Some(Vec::new()), Some(Vec::new()));
+        assert_eq!(empty.key(), Some(&b""[..]));
+        assert_eq!(empty.payload(), Some(&b""[..]));
+        let tombstone = Message::new("t", 0, 4, Some(b"k".to_vec()), None);
+        assert_eq!(
+            (tombstone.key(), tombstone.payload()),
+            (Some(&b"k"[..]), None)
+        );
+        let keyless = Message::new("t", 0, 5, None, Some(b"v".to_vec()));
+        assert_eq!((keyless.key(), keyless.payload()), (None, Some(&b"v"[..])));
+    }
 }

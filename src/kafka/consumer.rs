@@ -246,6 +246,7 @@ pub(crate) fn poll_loop(
 ) {
     let ctx = consumer.context().clone();
     let mut topics: HashSet<Arc<str>> = HashSet::new();
+    let mut last_topic: Option<Arc<str>> = None;
     let mut pending = 0;
     let mut next_positions = Instant::now() + POSITIONS_EVERY;
     while !stop.load(Ordering::Relaxed) {
@@ -259,11 +260,19 @@ pub(crate) fn poll_loop(
         };
         match consumer.poll(timeout) {
             Some(Ok(m)) => {
-                let topic = match topics.get(m.topic()) {
-                    Some(t) => t.clone(),
-                    None => {
-                        let t: Arc<str> = Arc::from(m.topic());
-                        topics.insert(t.clone());
+                // Consecutive messages are mostly of one topic: compare before hashing.
+                let topic = match &last_topic {
+                    Some(t) if **t == *m.topic() => t.clone(),
+                    _ => {
+                        let t = match topics.get(m.topic()) {
+                            Some(t) => t.clone(),
+                            None => {
+                                let t: Arc<str> = Arc::from(m.topic());
+                                topics.insert(t.clone());
+                                t
+                            }
+                        };
+                        last_topic = Some(t.clone());
                         t
                     }
                 };
