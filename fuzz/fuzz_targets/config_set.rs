@@ -49,9 +49,30 @@ const KEYS: &[&str] = &[
 ];
 
 const VALUES: &[&str] = &[
-    "0", "1", "-1", "10", "4096", "1048577", "true", "false", "yes", "off", "0.5", "NaN", "inf",
-    "1e3", " 7 ", "halt", "skip", "dead-letter", "key", "partition", "unordered", "earliest",
-    "127.0.0.1:0", "",
+    "0",
+    "1",
+    "-1",
+    "10",
+    "4096",
+    "1048577",
+    "true",
+    "false",
+    "yes",
+    "off",
+    "0.5",
+    "NaN",
+    "inf",
+    "1e3",
+    " 7 ",
+    "halt",
+    "skip",
+    "dead-letter",
+    "key",
+    "partition",
+    "unordered",
+    "earliest",
+    "127.0.0.1:0",
+    "",
 ];
 
 #[derive(Arbitrary, Debug)]

@@ -57,8 +57,16 @@ fuzz_target!(|input: Input| {
         } else {
             errstr.as_mut_ptr()
         };
-        let key_ptr = if call.null_key { std::ptr::null() } else { key.as_ptr() };
-        let value_ptr = if call.null_value { std::ptr::null() } else { value.as_ptr() };
+        let key_ptr = if call.null_key {
+            std::ptr::null()
+        } else {
+            key.as_ptr()
+        };
+        let value_ptr = if call.null_value {
+            std::ptr::null()
+        } else {
+            value.as_ptr()
+        };
         // SAFETY: NUL-terminated strings or NULL, an errstr of `size` writable bytes or NULL, a
         // live config or NULL.
         let r = unsafe { burrow_config_set(config, key_ptr, value_ptr, errstr_ptr, size) };
@@ -79,7 +87,10 @@ fuzz_target!(|input: Input| {
             let nul = nul.expect("errstr is NUL-terminated within its size");
             let written: Vec<u8> = errstr[..nul].iter().map(|&c| c as u8).collect();
             let written = String::from_utf8(written).expect("errstr is cut at a UTF-8 boundary");
-            assert!(size < 2 || !written.is_empty(), "an error message was written");
+            assert!(
+                size < 2 || !written.is_empty(),
+                "an error message was written"
+            );
         }
     }
     // SAFETY: from burrow_config_new (or NULL), freed once.

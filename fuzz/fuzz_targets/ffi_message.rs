@@ -10,13 +10,13 @@
 use std::ffi::c_char;
 
 use arbitrary::Arbitrary;
+use burrow::ffi::burrow_result;
 use burrow::ffi::completion::{
     burrow_completion, burrow_completion_complete, burrow_completion_free,
     burrow_completion_message,
 };
 use burrow::ffi::harness::Harness;
 use burrow::ffi::message::*;
-use burrow::ffi::burrow_result;
 use burrow::{Header, Message, Outcome, Timestamp};
 use libfuzzer_sys::fuzz_target;
 
@@ -111,7 +111,10 @@ unsafe fn check_read(msg: *const burrow_message, r: &Record) {
         assert_eq!(bytes(b, n), r.value.as_deref());
         assert_eq!(burrow_message_header_count(msg), r.headers.len());
         let (mut kind, mut ms) = (-7, -7);
-        assert_eq!(burrow_message_timestamp(msg, &mut kind, &mut ms), burrow_result::Ok);
+        assert_eq!(
+            burrow_message_timestamp(msg, &mut kind, &mut ms),
+            burrow_result::Ok
+        );
         let want = match r.timestamp.0 % 3 {
             0 => (BURROW_TIMESTAMP_NOT_AVAILABLE, -1),
             1 => (BURROW_TIMESTAMP_CREATE_TIME, r.timestamp.1),
@@ -143,7 +146,10 @@ unsafe fn check_header(msg: *const burrow_message, r: &Record, index: usize) {
             }
             None => {
                 assert_eq!(res, burrow_result::OutOfRange);
-                assert!(name.is_null() && value.is_null(), "out-params written on error");
+                assert!(
+                    name.is_null() && value.is_null(),
+                    "out-params written on error"
+                );
             }
         }
     }
@@ -152,28 +158,53 @@ unsafe fn check_header(msg: *const burrow_message, r: &Record, index: usize) {
 /// # Safety
 /// `msg` must be NULL or a valid message.
 unsafe fn check_nulls(msg: *const burrow_message) {
-    let null = std::ptr::null_mut();
     unsafe {
         let (mut p, mut n) = (std::ptr::null::<c_char>(), 0usize);
         let (mut b, mut bn) = (std::ptr::null::<u8>(), 0usize);
-        assert_eq!(burrow_message_topic(std::ptr::null(), &mut p, &mut n), burrow_result::NullArgument);
-        assert_eq!(burrow_message_topic(msg, null, &mut n), burrow_result::NullArgument);
-        assert_eq!(burrow_message_key(msg, &mut b, null), burrow_result::NullArgument);
-        assert_eq!(burrow_message_value(msg, null, &mut bn), burrow_result::NullArgument);
+        assert_eq!(
+            burrow_message_topic(std::ptr::null(), &mut p, &mut n),
+            burrow_result::NullArgument
+        );
+        assert_eq!(
+            burrow_message_topic(msg, std::ptr::null_mut(), &mut n),
+            burrow_result::NullArgument
+        );
+        assert_eq!(
+            burrow_message_key(msg, &mut b, std::ptr::null_mut()),
+            burrow_result::NullArgument
+        );
+        assert_eq!(
+            burrow_message_value(msg, std::ptr::null_mut(), &mut bn),
+            burrow_result::NullArgument
+        );
         assert_eq!(burrow_message_partition(std::ptr::null()), -1);
         assert_eq!(burrow_message_offset(std::ptr::null()), -1);
         assert_eq!(burrow_message_attempt(std::ptr::null()), 0);
         assert_eq!(burrow_message_header_count(std::ptr::null()), 0);
         assert_eq!(
-            burrow_message_header(msg, 0, &mut p, null, &mut b, &mut bn),
+            burrow_message_header(msg, 0, &mut p, std::ptr::null_mut(), &mut b, &mut bn),
             burrow_result::NullArgument
         );
         let mut kind = 0;
-        assert_eq!(burrow_message_timestamp(msg, &mut kind, null), burrow_result::NullArgument);
-        assert_eq!(burrow_message_set_error(msg, std::ptr::null(), 3), burrow_result::NullArgument);
-        assert_eq!(burrow_message_defer(msg, null.cast()), burrow_result::NullArgument);
         assert_eq!(
-            burrow_completion_complete(std::ptr::null_mut(), BURROW_OUTCOME_DONE, std::ptr::null(), 0),
+            burrow_message_timestamp(msg, &mut kind, std::ptr::null_mut()),
+            burrow_result::NullArgument
+        );
+        assert_eq!(
+            burrow_message_set_error(msg, std::ptr::null(), 3),
+            burrow_result::NullArgument
+        );
+        assert_eq!(
+            burrow_message_defer(msg, std::ptr::null_mut()),
+            burrow_result::NullArgument
+        );
+        assert_eq!(
+            burrow_completion_complete(
+                std::ptr::null_mut(),
+                BURROW_OUTCOME_DONE,
+                std::ptr::null(),
+                0
+            ),
             burrow_result::NullArgument
         );
         assert!(burrow_completion_message(std::ptr::null()).is_null());
@@ -248,13 +279,20 @@ fuzz_target!(|input: Input| {
             BURROW_OUTCOME_DEFERRED => Outcome::Retry(String::new()),
             c => expected(c, error.as_deref(), ""),
         };
-        assert!(same_kind(&finished[0].1, &want), "{:?} vs {want:?}", finished[0].1);
+        assert!(
+            same_kind(&finished[0].1, &want),
+            "{:?} vs {want:?}",
+            finished[0].1
+        );
         if matches!(code, BURROW_OUTCOME_RETRY | BURROW_OUTCOME_FAIL) && error.is_some() {
             assert_eq!(finished[0].1, want);
         }
         return;
     }
-    assert!(finished.is_empty(), "a deferred message waits for its completion: {finished:?}");
+    assert!(
+        finished.is_empty(),
+        "a deferred message waits for its completion: {finished:?}"
+    );
     // SAFETY: the completion is live until completed or freed, once.
     unsafe {
         let msg = burrow_completion_message(completion);
@@ -264,7 +302,10 @@ fuzz_target!(|input: Input| {
             check_header(msg, r, r.headers.len() - 1);
         }
         let mut again = std::ptr::null_mut();
-        assert_eq!(burrow_message_defer(msg, &mut again), burrow_result::AlreadyDeferred);
+        assert_eq!(
+            burrow_message_defer(msg, &mut again),
+            burrow_result::AlreadyDeferred
+        );
         match &input.finish {
             Finish::Complete(c, text) => {
                 let (p, n) = match text {
@@ -272,13 +313,27 @@ fuzz_target!(|input: Input| {
                     None => (std::ptr::null(), 0),
                 };
                 let res = burrow_completion_complete(completion, *c, p, n);
-                let valid = matches!(*c, BURROW_OUTCOME_DONE | BURROW_OUTCOME_RETRY | BURROW_OUTCOME_FAIL);
-                assert_eq!(res, if valid { burrow_result::Ok } else { burrow_result::InvalidArgument });
+                let valid = matches!(
+                    *c,
+                    BURROW_OUTCOME_DONE | BURROW_OUTCOME_RETRY | BURROW_OUTCOME_FAIL
+                );
+                assert_eq!(
+                    res,
+                    if valid {
+                        burrow_result::Ok
+                    } else {
+                        burrow_result::InvalidArgument
+                    }
+                );
                 let finished = harness.finished();
                 assert_eq!(finished.len(), 1, "{finished:?}");
                 let text = text.as_deref().or(error.as_deref());
                 let want = expected(*c, text, "");
-                assert!(same_kind(&finished[0].1, &want), "{:?} vs {want:?}", finished[0].1);
+                assert!(
+                    same_kind(&finished[0].1, &want),
+                    "{:?} vs {want:?}",
+                    finished[0].1
+                );
                 if valid && text.is_some() {
                     assert_eq!(finished[0].1, want);
                 }
