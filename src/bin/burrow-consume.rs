@@ -37,6 +37,11 @@ usage: burrow-consume --bootstrap HOST:PORT --group GROUP --topic TOPIC [options
   --work-jitter-ms N        plus a random 0..=N ms (default 0)
   --fail-every N            the first attempt of every message whose offset is a
                             multiple of N fails (retriable); N=0 disables (default)
+  --fail-rate F             each attempt fails (retriable) with probability F, 0..1
+                            (default 0)
+  --defer                   deferred completion: the processor hands each message to
+                            a completer thread, which sleeps the simulated I/O and
+                            completes it (workers are free at once)
   --record FILE             append \"TOPIC PARTITION OFFSET\" for every finished message,
                             one write per line (O_APPEND), before reporting it done
   --stop-file PATH          stop gracefully once PATH exists
@@ -62,6 +67,8 @@ struct Args {
     work: Duration,
     work_jitter_ms: u64,
     fail_every: i64,
+    fail_rate: f64,
+    defer: bool,
     record: Option<PathBuf>,
     stop_file: Option<PathBuf>,
     expect: Option<u64>,
@@ -81,6 +88,8 @@ impl Default for Args {
             work: Duration::ZERO,
             work_jitter_ms: 0,
             fail_every: 0,
+            fail_rate: 0.0,
+            defer: false,
             record: None,
             stop_file: None,
             expect: None,
@@ -130,6 +139,18 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, St
             "--work-ms" => args.work = Duration::from_millis(number(&flag, &value()?)?),
             "--work-jitter-ms" => args.work_jitter_ms = number(&flag, &value()?)?,
             "--fail-every" => args.fail_every = number(&flag, &value()?)? as i64,
+            "--fail-rate" => {
+                let v = value()?;
+                args.fail_rate = v
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|f: &f64| (0.0..=1.0).contains(f))
+                    .ok_or_else(|| {
+                        format!("--fail-rate: expected a number from 0 to 1, got {v:?}")
+                    })?
+            }
+            "--defer" => args.defer = true,
             "--record" => args.record = Some(PathBuf::from(value()?)),
             "--stop-file" => args.stop_file = Some(PathBuf::from(value()?)),
             "--expect" => args.expect = Some(number(&flag, &value()?)?),
@@ -385,6 +406,124 @@ impl tracing::Subscriber for StderrLog {
     fn exit(&self, _: &tracing::span::Id) {}
 }
 
+/// The simulated work on one message, and how it is finished.
+struct Work {
+    base: Duration,
+    jitter_ms: u64,
+    fail_every: i64,
+    fail_rate: f64,
+    recorder: Arc<Recorder>,
+    counter: Arc<AtomicU64>,
+}
+
+impl Work {
+    /// How long the simulated I/O of one attempt takes.
+    fn duration(&self) -> Duration {
+        let jitter = if self.jitter_ms > 0 {
+            fastrand::u64(0..=self.jitter_ms)
+        } else {
+            0
+        };
+        self.base + Duration::from_millis(jitter)
+    }
+
+    /// Decides the outcome of an attempt whose I/O is over, recording a success durably before
+    /// reporting it.
+    fn finish(&self, delivery: Delivery) {
+        let m = delivery.message();
+        let (partition, offset) = (m.partition(), m.offset());
+        if self.fail_every > 0 && offset % self.fail_every == 0 && delivery.attempt() == 1 {
+            delivery.complete(Outcome::retry("simulated failure (--fail-every)"));
+            return;
+        }
+        if self.fail_rate > 0.0 && fastrand::f64() < self.fail_rate {
+            delivery.complete(Outcome::retry("simulated failure (--fail-rate)"));
+            return;
+        }
+        let outcome = match self.recorder.record(m.topic(), partition, offset) {
+            Ok(()) => {
+                self.counter.fetch_add(1, Ordering::SeqCst);
+                Outcome::Done
+            }
+            // Not recorded, so not done: retried, never committed unrecorded.
+            Err(e) => Outcome::retry(format!("could not record: {e}")),
+        };
+        delivery.complete(outcome);
+    }
+}
+
+/// Deferred completion (`--defer`): the processor returns at once and a single completer thread
+/// finishes each message when its simulated I/O is due, like an event loop would.
+struct Completer {
+    tx: std::sync::mpsc::Sender<(Instant, Delivery)>,
+    work: Arc<Work>,
+}
+
+/// A delivery waiting in the completer, ordered by due time (then arrival).
+struct Due(Instant, u64, Delivery);
+
+impl PartialEq for Due {
+    fn eq(&self, other: &Self) -> bool {
+        (self.0, self.1) == (other.0, other.1)
+    }
+}
+impl Eq for Due {}
+impl PartialOrd for Due {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Due {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (other.0, other.1).cmp(&(self.0, self.1)) // min-heap on (due, arrival)
+    }
+}
+
+impl Completer {
+    fn start(work: Work) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel::<(Instant, Delivery)>();
+        let work = Arc::new(work);
+        let w = work.clone();
+        std::thread::spawn(move || {
+            let mut heap = std::collections::BinaryHeap::new();
+            let mut seq = 0u64;
+            let mut open = true;
+            while open || !heap.is_empty() {
+                let wait = heap
+                    .peek()
+                    .map(|Due(due, _, _)| due.saturating_duration_since(Instant::now()))
+                    .unwrap_or(Duration::from_millis(100));
+                if open {
+                    match rx.recv_timeout(wait) {
+                        Ok((due, d)) => {
+                            seq += 1;
+                            heap.push(Due(due, seq, d));
+                        }
+                        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => open = false,
+                    }
+                } else {
+                    std::thread::sleep(wait);
+                }
+                let now = Instant::now();
+                while heap.peek().is_some_and(|Due(due, _, _)| *due <= now) {
+                    let Due(_, _, d) = heap.pop().expect("peeked");
+                    w.finish(d);
+                }
+            }
+        });
+        Self { tx, work }
+    }
+
+    /// Takes over a delivery; it is finished when its simulated I/O is due.
+    fn hand_over(&self, delivery: Delivery) {
+        let due = Instant::now() + self.work.duration();
+        if let Err(std::sync::mpsc::SendError((_, d))) = self.tx.send((due, delivery)) {
+            d.complete(Outcome::retry("completer thread is gone"));
+        }
+    }
+}
+
 fn run(args: Args) -> Result<(), (u8, String)> {
     let log = StderrLog {
         level: args.log,
@@ -412,36 +551,27 @@ fn run(args: Args) -> Result<(), (u8, String)> {
         std::thread::spawn(move || watch(pool, &args, processed, done))
     };
 
-    let (work, jitter, fail_every) = (args.work, args.work_jitter_ms, args.fail_every);
+    let work = Work {
+        base: args.work,
+        jitter_ms: args.work_jitter_ms,
+        fail_every: args.fail_every,
+        fail_rate: args.fail_rate,
+        recorder,
+        counter: processed.clone(),
+    };
     let started = Instant::now();
-    let counter = processed.clone();
-    let result = pool.run_deferred(move |delivery: Delivery| {
-        let m = delivery.message();
-        let (partition, offset) = (m.partition(), m.offset());
-        let sleep = work
-            + Duration::from_millis(if jitter > 0 {
-                fastrand::u64(0..=jitter)
-            } else {
-                0
-            });
-        if !sleep.is_zero() {
-            std::thread::sleep(sleep);
-        }
-        if fail_every > 0 && offset % fail_every == 0 && delivery.attempt() == 1 {
-            delivery.complete(Outcome::retry("simulated failure (--fail-every)"));
-            return;
-        }
-        let recorded = recorder.record(delivery.message().topic(), partition, offset);
-        let outcome = match recorded {
-            Ok(()) => {
-                counter.fetch_add(1, Ordering::SeqCst);
-                Outcome::Done
+    let result = if args.defer {
+        let completer = Completer::start(work);
+        pool.run_deferred(move |delivery: Delivery| completer.hand_over(delivery))
+    } else {
+        pool.run_deferred(move |delivery: Delivery| {
+            let sleep = work.duration();
+            if !sleep.is_zero() {
+                std::thread::sleep(sleep);
             }
-            // Not recorded, so not done: retried, never committed unrecorded.
-            Err(e) => Outcome::retry(format!("could not record: {e}")),
-        };
-        delivery.complete(outcome);
-    });
+            work.finish(delivery);
+        })
+    };
     done.store(true, Ordering::SeqCst);
     let _ = watcher.join();
     let result = result.map_err(|e| e.to_string());

@@ -122,7 +122,14 @@ impl Lobby {
                     self.hand_on();
                     return Some(job);
                 }
-                Err(TryRecvError::Disconnected) => return None,
+                Err(TryRecvError::Disconnected) => {
+                    // Release every sleeper: the one woken to take over may be the only one
+                    // awake, and it must not leave the others asleep on a closed channel.
+                    let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                    st.closed = true;
+                    self.wake.notify_all();
+                    return None;
+                }
                 Err(TryRecvError::Empty) => {}
             }
             {

@@ -21,6 +21,9 @@
 // Declared in the order the header presents them.
 pub mod completion;
 pub mod config;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod harness;
 pub mod log;
 pub mod message;
 pub mod mock;

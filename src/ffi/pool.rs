@@ -54,9 +54,9 @@ pub type burrow_process_fn = Option<
 
 /// The user's callback and its opaque pointer, as the worker threads share them.
 #[derive(Clone, Copy)]
-struct Callback {
-    f: unsafe extern "C" fn(*mut c_void, *const burrow_message) -> burrow_outcome,
-    userdata: *mut c_void,
+pub(crate) struct Callback {
+    pub(crate) f: unsafe extern "C" fn(*mut c_void, *const burrow_message) -> burrow_outcome,
+    pub(crate) userdata: *mut c_void,
 }
 
 // SAFETY: the header documents that the callback is called concurrently from the worker threads
@@ -129,7 +129,7 @@ impl Drop for Entered<'_> {
 }
 
 /// Runs the C callback on one delivery and finishes it according to what the callback returned.
-fn call_processor(cb: Callback, delivery: Delivery) {
+pub(crate) fn call_processor(cb: Callback, delivery: Delivery) {
     let msg = burrow_message::new(delivery);
     // SAFETY: `f` is the non-NULL function pointer the caller passed to burrow_pool_run, called
     // with its userdata and a message valid for the duration of the call.
