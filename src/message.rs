@@ -109,13 +109,7 @@ impl Message {
     pub(crate) fn from_kafka(m: &BorrowedMessage<'_>, topic: Arc<str>) -> Self {
         let headers = match m.headers() {
             None => Vec::new(),
-            Some(h) => h
-                .iter()
-                .map(|h| Header {
-                    key: h.key.to_string(),
-                    value: h.value.map(<[u8]>::to_vec),
-                })
-                .collect(),
+            Some(h) => read_headers(h, m),
         };
         let timestamp = match m.timestamp() {
             rdkafka::Timestamp::NotAvailable => Timestamp::NotAvailable,
@@ -174,6 +168,33 @@ impl Message {
     pub fn timestamp(&self) -> Timestamp {
         self.timestamp
     }
+}
+
+/// Copies a record's headers. Header names are untrusted bytes: rdkafka's header accessor
+/// panics on a name that is not UTF-8, so each header is read under `catch_unwind`, and one that
+/// cannot be read is left out (with a warning) instead of taking the poll thread down.
+fn read_headers(h: &rdkafka::message::BorrowedHeaders, m: &BorrowedMessage<'_>) -> Vec<Header> {
+    let mut out = Vec::with_capacity(h.count());
+    for idx in 0..h.count() {
+        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            h.try_get(idx).map(|h| Header {
+                key: h.key.to_string(),
+                value: h.value.map(<[u8]>::to_vec),
+            })
+        }));
+        match read {
+            Ok(Some(header)) => out.push(header),
+            Ok(None) => {}
+            Err(_) => tracing::warn!(
+                topic = m.topic(),
+                partition = m.partition(),
+                offset = m.offset(),
+                index = idx,
+                "a record header whose name is not UTF-8 was left out"
+            ),
+        }
+    }
+    out
 }
 
 /// A (topic, partition) pair. Both are part of every key: two topics with the same partition

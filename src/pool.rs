@@ -11,7 +11,7 @@ use crate::config::{Config, FailurePolicy, PoolSettings};
 use crate::engine::backpressure::FetchGate;
 use crate::engine::coordinator::{Channels, Control, Coordinator, Event};
 use crate::engine::core::Core;
-use crate::engine::worker::{Processor, WorkerPool};
+use crate::engine::worker::{panic_text, Processor, WorkerPool};
 use crate::error::Error;
 use crate::kafka::committer::Committer;
 use crate::kafka::consumer::{poll_loop, BurrowContext, KafkaConsumer};
@@ -181,7 +181,16 @@ impl Pool {
             let events_tx = consumer.context().events();
             std::thread::Builder::new()
                 .name("burrow-poll".into())
-                .spawn(move || poll_loop(consumer, events_tx, stop, gate))
+                .spawn(move || {
+                    let report = events_tx.clone();
+                    let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        poll_loop(consumer, events_tx, stop, gate)
+                    }));
+                    // A panic here is a bug; the run must end with an error, not go on unfed.
+                    if let Err(panic) = polled {
+                        let _ = report.send(Event::PollPanicked(panic_text(&*panic)));
+                    }
+                })
                 .map_err(|e| Error::Thread(e.to_string()))?
         };
         let channels = Channels {

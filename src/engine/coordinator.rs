@@ -41,6 +41,8 @@ pub(crate) enum Event {
     Positions(Vec<(TopicPartition, i64)>),
     /// The consumer cannot go on.
     Fatal(KafkaError),
+    /// The poll thread panicked (a bug): nothing more will be polled.
+    PollPanicked(String),
 }
 
 /// A stop request from the public API.
@@ -84,6 +86,7 @@ pub(crate) struct Coordinator<K: KafkaSide> {
     gate: Arc<FetchGate>,
     revoke_done: Option<Sender<()>>,
     fatal: Option<KafkaError>,
+    poll_panic: Option<String>,
     next_tick: Instant,
 }
 
@@ -101,6 +104,7 @@ impl<K: KafkaSide> Coordinator<K> {
             gate: channels.gate,
             revoke_done: None,
             fatal: None,
+            poll_panic: None,
             next_tick: Instant::now(),
         }
     }
@@ -128,6 +132,9 @@ impl<K: KafkaSide> Coordinator<K> {
             .publish_stats(Instant::now(), |tp| kafka.end_offset(tp));
         if let Some(e) = self.fatal {
             return Err(Error::Kafka(e));
+        }
+        if let Some(why) = self.poll_panic {
+            return Err(Error::Thread(format!("the poll thread panicked: {why}")));
         }
         match self.core.end() {
             Some(End::Halted(reason)) => Err(Error::Halted(reason)),
@@ -211,6 +218,11 @@ impl<K: KafkaSide> Coordinator<K> {
             Event::Fatal(e) => {
                 tracing::error!(error = %e, "fatal consumer error; stopping");
                 self.fatal.get_or_insert(e);
+                self.core.on_fatal(now);
+            }
+            Event::PollPanicked(why) => {
+                tracing::error!(panic = %why, "the poll thread panicked; stopping");
+                self.poll_panic.get_or_insert(why);
                 self.core.on_fatal(now);
             }
         }

@@ -182,6 +182,15 @@ impl Lobby {
     }
 }
 
+/// The message of a caught panic.
+pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_string())
+}
+
 /// Runs the processor on one delivery. A panic is caught: the delivery, dropped while unwinding,
 /// reports the message as failed.
 fn run_one(processor: &Processor, delivery: Delivery) {
@@ -190,11 +199,7 @@ fn run_one(processor: &Processor, delivery: Delivery) {
         (m.topic_arc().clone(), m.partition(), m.offset())
     };
     if let Err(panic) = catch_unwind(AssertUnwindSafe(|| processor(delivery))) {
-        let what = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "non-string panic payload".to_string());
+        let what = panic_text(&*panic);
         tracing::error!(%topic, partition, offset, panic = %what, "processor panicked; the message counts as failed");
     }
 }

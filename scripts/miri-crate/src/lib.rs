@@ -1,7 +1,7 @@
 //! The pure modules of Burrow, compiled alone for Miri (see ../Cargo.toml and scripts/miri).
 
-#[path = "../../../src/tracker.rs"]
+#[path = "../../../src/offsets/tracker.rs"]
 pub mod tracker;
 
-#[path = "../../../src/offset_metadata.rs"]
+#[path = "../../../src/offsets/metadata.rs"]
 pub mod offset_metadata;
