@@ -35,3 +35,26 @@ func TestLinkedLibrary(t *testing.T) {
 	}
 	assert.NoError(t, CheckVersion())
 }
+
+// The module path and the URL in burrow.pc name the same repository.
+func TestModulePathMatchesPkgConfigURL(t *testing.T) {
+	gomod, err := os.ReadFile("go.mod")
+	require.NoError(t, err)
+	module := strings.TrimSpace(strings.TrimPrefix(strings.SplitN(string(gomod), "\n", 2)[0], "module "))
+	root := os.Getenv("BURROW_REPO_ROOT")
+	if root == "" {
+		root = "../.."
+	}
+	pc, err := os.ReadFile(root + "/burrow.pc.in")
+	if err != nil {
+		t.Skipf("not inside the repository: %v", err)
+	}
+	var url string
+	for _, line := range strings.Split(string(pc), "\n") {
+		if v, ok := strings.CutPrefix(line, "URL: "); ok {
+			url = strings.TrimPrefix(strings.TrimSpace(v), "https://")
+		}
+	}
+	require.NotEmpty(t, url, "burrow.pc.in has a URL")
+	assert.True(t, strings.HasPrefix(module, url+"/"), "module %s is not in the repository %s named by burrow.pc.in", module, url)
+}
