@@ -62,7 +62,11 @@ type Stats struct {
 //     later. Run waits up to a second for ProcessFuncs to return once their ctx is cancelled; one
 //     that ignores its ctx is left running and its result is discarded (logged as a warning).
 //
-// A stop never waits for more than that, whatever the ProcessFuncs do.
+// A stop begun by Run's ctx, Stop or Close never waits for more than that, whatever the
+// ProcessFuncs do. When the pool halts by itself (failure policy, fatal Kafka error) the library
+// stops the same way, but the Go side learns of it only when the library's run returns: the
+// ProcessFuncs' ctx is cancelled then, so a halt waits for ProcessFuncs that block until their
+// ctx is done while every worker is busy. Give such calls their own deadline.
 type Pool struct {
 	mu      sync.RWMutex // guards handle, closed, running, ran
 	handle  *C.burrow_pool
