@@ -92,7 +92,8 @@ GO_ENV    = PKG_CONFIG_PATH=$(STAGE_PC) CGO_LDFLAGS="-Wl,-rpath,$(STAGE)/lib"
 .PHONY: go-test go-module-test go-examples go-bench go-vendor go-vendor-check pkgconfig-static-test
 
 go-vendor:
-	scripts/go-vendor
+	scripts/go-vendor amd64
+	scripts/go-vendor arm64
 
 go-vendor-check:
 	scripts/go-vendor --check

@@ -1,4 +1,4 @@
-//go:build !dynamic && !(linux && amd64)
+//go:build !dynamic && !(linux && (amd64 || arm64))
 
 package burrow
 
