@@ -76,24 +76,55 @@ python-test: stage
 clean-c:
 	rm -rf bindings/c/build examples/c/build
 
-# Go binding (bindings/go): cgo finds the staged library with pkg-config; the rpath makes the
-# test binaries load that same library at run time.
-#   make go-test       go vet + go test -race against the staged library
-#   make go-examples   build the Go examples and run each against the mock cluster
-#   make go-bench      Go wrapper vs C callback throughput, 1,000 sleeping goroutines
+# Go binding (bindings/go). By default the package links the prebuilt static library in
+# bindings/go/libburrow_vendor (what `go get` users build with); -tags dynamic links the staged
+# shared library through pkg-config, the rpath making the test binaries load that same library.
+#   make go-test          go vet + go test -race, vendored and -tags dynamic; staleness check
+#   make go-module-test   a fresh Go module outside the repository builds and runs against the
+#                         mock cluster with no cargo on PATH and no PKG_CONFIG_PATH
+#   make go-examples      build the Go examples and run each against the mock cluster
+#   make go-bench         Go wrapper vs C callback throughput, 1,000 sleeping goroutines
+#   make go-vendor        rebuild bindings/go/libburrow_vendor (commit the result)
+#   make pkgconfig-static-test   a C program links libburrow.a with pkg-config --static --libs
 GO       ?= go
 GO_ENV    = PKG_CONFIG_PATH=$(STAGE_PC) CGO_LDFLAGS="-Wl,-rpath,$(STAGE)/lib"
 
-.PHONY: go-test go-examples go-bench
+.PHONY: go-test go-module-test go-examples go-bench go-vendor go-vendor-check pkgconfig-static-test
 
-go-test: stage
-	cd bindings/go && $(GO_ENV) $(GO) vet ./...
-	cd bindings/go && $(GO_ENV) BURROW_EXPECT_LIBDIR=$(STAGE)/lib $(GO) test -race -count=1 ./...
+go-vendor:
+	scripts/go-vendor amd64
+	scripts/go-vendor arm64
 
-go-examples: stage
-	cd bindings/go && $(GO_ENV) $(GO) vet ./examples/...
+go-vendor-check:
+	scripts/go-vendor --check
+
+go-test: stage go-vendor-check
+	cd bindings/go && $(GO) vet ./...
+	cd bindings/go && $(GO_ENV) $(GO) vet -tags dynamic ./...
+	cd bindings/go && BURROW_REPO_ROOT=$(CURDIR) $(GO) test -race -count=1 ./...
+	cd bindings/go && $(GO_ENV) BURROW_EXPECT_LIBDIR=$(STAGE)/lib $(GO) test -tags dynamic -race -count=1 \
+	    -run 'TestLinkedLibrary|TestEndToEnd|TestCancel|TestLifecycle' .
+
+go-module-test:
+	scripts/go-module-test
+
+go-examples:
+	cd bindings/go && $(GO) vet ./examples/...
 	cd bindings/go && for ex in simple with-retry with-metrics ordered-processing; do \
-	    echo "== $$ex"; $(GO_ENV) $(GO) run ./examples/$$ex -demo || exit 1; done
+	    echo "== $$ex"; $(GO) run ./examples/$$ex -demo || exit 1; done
 
-go-bench: stage
-	cd bindings/go && $(GO_ENV) $(GO) test -run '^$$' -bench . -benchtime 2x -count=1 .
+go-bench:
+	cd bindings/go && $(GO) test -run '^$$' -bench . -benchtime 2x -count=1 .
+
+# Static C linking through pkg-config: a prefix holding libburrow.a only (no shared library to
+# fall back to), a program linked with `pkg-config --static --libs burrow`, run against the mock
+# cluster.
+PC_STATIC := $(CURDIR)/bindings/c/build/pc-static
+pkgconfig-static-test: lib
+	rm -rf $(PC_STATIC)
+	$(MAKE) --no-print-directory install PREFIX=$(PC_STATIC) DESTDIR= LIBDIR=$(PC_STATIC)/lib \
+	    INCLUDEDIR=$(PC_STATIC)/include PKGCONFIGDIR=$(PC_STATIC)/lib/pkgconfig
+	rm -f $(PC_STATIC)/lib/libburrow.so*
+	cc -Wall -Wextra -Werror -o $(PC_STATIC)/static-link tests/c-static/static_link.c \
+	    $$(PKG_CONFIG_PATH=$(PC_STATIC)/lib/pkgconfig pkg-config --static --cflags --libs burrow)
+	$(PC_STATIC)/static-link

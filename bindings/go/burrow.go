@@ -18,21 +18,22 @@
 //
 // # Building
 //
-// The package finds the library with pkg-config (`#cgo pkg-config: burrow`). Build and install
-// the library (`make install PREFIX=/opt/burrow` at the top of the repository, or `make stage`),
-// then:
+// A plain `go build` works on linux/amd64 with a C compiler and nothing else: the module ships
+// a prebuilt static libburrow (libburrow_vendor/, with librdkafka, OpenSSL, zstd, lz4 and zlib
+// linked in and only the burrow_* symbols visible). To link a libburrow installed on the system
+// instead (other platforms, or your own build), build with -tags dynamic: the package then
+// finds it with pkg-config:
 //
+//	make install PREFIX=/opt/burrow     # at the top of the repository
 //	export PKG_CONFIG_PATH=/opt/burrow/lib/pkgconfig
 //	export CGO_LDFLAGS="-Wl,-rpath,/opt/burrow/lib"   # or set LD_LIBRARY_PATH at run time
-//	go build ./...
+//	go build -tags dynamic ./...
 //
-// `make go-test` does exactly this against the staged library. At run time NewPool checks that
-// the loaded libburrow has the version of the burrow.h the package was compiled against
-// (CheckVersion).
+// At run time NewPool checks that the linked libburrow has the version of the burrow.h the
+// package was compiled against (CheckVersion).
 package burrow
 
 /*
-#cgo pkg-config: burrow
 #include <stdlib.h>
 #include "shims.h"
 */
@@ -44,6 +45,10 @@ import (
 	"strconv"
 	"strings"
 )
+
+// Version is the version of this package; it equals the version of the libburrow it is
+// released with (HeaderVersion, LibraryVersion).
+const Version = "0.1.0"
 
 // HeaderVersion is the version of burrow.h this package was compiled against.
 var HeaderVersion = fmt.Sprintf("%d.%d.%d", C.BURROW_VERSION_MAJOR, C.BURROW_VERSION_MINOR, C.BURROW_VERSION_PATCH)

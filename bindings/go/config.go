@@ -55,13 +55,15 @@ type Config struct {
 	MaxRetries int
 	// RetryBackoffBase: base of the exponential retry backoff.
 	RetryBackoffBase time.Duration
-	// Logger receives the library's logs (process-wide: the latest NewPool's logger wins).
+	// Logger receives the pool's logs: the Go side's, and the library's (see SetLibraryLogger
+	// for how library logs are routed when several pools live in one process).
 	Logger *zap.Logger
 	// EnableMetrics keeps Prometheus metrics (Pool.MetricsHandler, MetricsAddr).
 	EnableMetrics bool
 	// EnableOrderedProcessing is the original's switch: same as Ordering = OrderingPartition.
 	EnableOrderedProcessing bool
-	// ShutdownTimeout: how long a stop waits for in-flight messages before the final commit.
+	// ShutdownTimeout: how long a stop lets running ProcessFuncs finish before their ctx is
+	// cancelled and the final commit is made (see Pool, Stopping).
 	ShutdownTimeout time.Duration
 
 	// Ordering: "" (unordered, or partition when EnableOrderedProcessing), or an Ordering.
@@ -70,7 +72,7 @@ type Config struct {
 	OnFailure FailurePolicy
 	// DeadLetterTopic receives permanently failed messages with OnFailureDeadLetter.
 	DeadLetterTopic string
-	// RetryBackoffMax caps the exponential backoff; 0 keeps the library default (30 s).
+	// RetryBackoffMax caps the exponential backoff; 0 keeps the library default (60 s).
 	RetryBackoffMax time.Duration
 	// MaxInflightPerPartition: received-but-unfinished messages per partition before the
 	// partition is paused; 0 keeps the library default (10000).

@@ -9,13 +9,14 @@ import "C"
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"runtime"
 	"runtime/cgo"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"go.uber.org/zap"
 )
 
 // ProcessFunc processes one message. nil marks it done; an error means retry (after a
@@ -44,13 +45,42 @@ type Stats struct {
 }
 
 // Pool consumes messages in parallel with goroutine workers and commits what is safe.
+//
+// # Stopping
+//
+// A run stops when Run's ctx is cancelled, when Stop or Close is called (from any goroutine,
+// including from inside a ProcessFunc), or when the pool halts. The timeline of a stop that
+// begins at T:
+//
+//   - T: the pool stops polling Kafka. Messages received but not started are not started (they
+//     stay uncommitted and are delivered again later, to this group's next consumer);
+//     ProcessFuncs already running go on with their ctx still live.
+//   - T + ShutdownTimeout at the latest: the ctx of the ProcessFuncs still running is cancelled.
+//     The library commits what is finished (never past an unfinished message) and leaves the
+//     consumer group; Run returns (within ShutdownTimeout plus one commit).
+//   - Messages whose ProcessFunc returns after that are not committed: they are processed again
+//     later. Run waits up to a second for ProcessFuncs to return once their ctx is cancelled; one
+//     that ignores its ctx is left running and its result is discarded (logged as a warning).
+//
+// A stop begun by Run's ctx, Stop or Close never waits for more than that, whatever the
+// ProcessFuncs do. When the pool halts by itself (failure policy, fatal Kafka error) the library
+// stops the same way, but the Go side learns of it only when the library's run returns: the
+// ProcessFuncs' ctx is cancelled then, so a halt waits for ProcessFuncs that block until their
+// ctx is done while every worker is busy. Give such calls their own deadline.
 type Pool struct {
-	mu      sync.RWMutex // guards handle against Close; RLock for calls on a live pool
+	mu      sync.RWMutex // guards handle, closed, running, ran
 	handle  *C.burrow_pool
-	config  Config
-	running atomic.Bool
-	ran     atomic.Bool
-	runDone chan struct{}
+	closed  bool // Close was called: the handle is freed now, or by Run when it returns
+	running bool
+	ran     bool
+
+	config Config
+	log    *zap.Logger
+	logID  uintptr // routes library log lines to log (log.go)
+
+	stopOnce sync.Once
+	stopping chan struct{} // closed when a stop begins (Stop, Close, ctx, or the end of the run)
+	runDone  chan struct{} // closed when Run returns
 
 	jobs   chan job
 	active atomic.Int64
@@ -61,12 +91,26 @@ type job struct {
 	completion *C.burrow_completion
 }
 
-// NewPool validates config, checks the library version, installs config.Logger as the
-// process-wide log sink, creates the Kafka consumer from consumer's properties and subscribes
-// it to consumer's topics (if any; else call Pool.Subscribe).
+// errNotStarted is the outcome of a message handed to the Go side but not started because the
+// pool is stopping: retriable, so the library leaves it unfinished (never committed).
+const errNotStarted = "burrow: not started: the pool is stopping"
+
+// abandonAfter is how long Run waits for ProcessFuncs to return once their ctx is cancelled.
+const abandonAfter = time.Second
+
+// livePools counts native pools not yet freed (tests check that finalizers free them).
+var livePools atomic.Int64
+
+// NewPool validates config, checks the library version, creates the Kafka consumer from
+// consumer's properties and subscribes it to consumer's topics (if any; else call
+// Pool.Subscribe). config.Logger receives the pool's logs (see Config.Logger).
 //
 // burrow.workers (library threads) is min(NumWorkers, 4): those threads only hand messages to
 // NumWorkers goroutines.
+//
+// Close the pool when done with it. A pool that becomes unreachable without Close is closed by
+// a finalizer (a running pool is always reachable), but finalizers run at the garbage
+// collector's pace: the Kafka consumer stays in its group until then.
 func NewPool(consumer *Consumer, config Config) (*Pool, error) {
 	if err := config.Validate(); err != nil {
 		return nil, err
@@ -81,7 +125,6 @@ func NewPool(consumer *Consumer, config Config) (*Pool, error) {
 	if err != nil {
 		return nil, err
 	}
-	setLogger(config.Logger)
 	cfg, err := newCConfig(conf, config.burrowKeys())
 	if err != nil {
 		return nil, err
@@ -92,15 +135,20 @@ func NewPool(consumer *Consumer, config Config) (*Pool, error) {
 	if rc := C.burrow_pool_new(cfg, &errstr[0], C.size_t(len(errstr)), &handle); rc != C.BURROW_RESULT_OK {
 		return nil, resultError("NewPool", rc, errstr)
 	}
+	livePools.Add(1)
 	p := &Pool{
-		handle:  handle,
-		config:  config,
-		runDone: make(chan struct{}),
-		jobs:    make(chan job, min(config.NumWorkers, config.JobQueueSize)),
+		logID:    registerLogger(config.Logger),
+		handle:   handle,
+		config:   config,
+		log:      config.Logger.WithOptions(zap.WithCaller(false)),
+		stopping: make(chan struct{}),
+		runDone:  make(chan struct{}),
+		jobs:     make(chan job, min(config.NumWorkers, config.JobQueueSize)),
 	}
+	runtime.SetFinalizer(p, func(p *Pool) { _ = p.Close() })
 	if len(topics) > 0 {
 		if err := p.Subscribe(topics...); err != nil {
-			p.Close()
+			_ = p.Close()
 			return nil, err
 		}
 	}
@@ -112,7 +160,7 @@ func NewPool(consumer *Consumer, config Config) (*Pool, error) {
 func (p *Pool) Subscribe(topics ...string) error {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	if p.handle == nil {
+	if p.handle == nil || p.closed {
 		return fmt.Errorf("%w: Subscribe on a closed pool", ErrClosed)
 	}
 	ctopics := make([]*C.char, len(topics))
@@ -134,9 +182,16 @@ func (p *Pool) Subscribe(topics ...string) error {
 	return resultError("Subscribe", rc, errstr)
 }
 
-// Run consumes until ctx is cancelled (then it stops polling, lets in-flight messages finish,
-// commits, and returns ctx.Err()) or the pool halts (it returns the cause, wrapping
-// ErrHalted). A pool runs once.
+// Run consumes until ctx is cancelled, Stop or Close is called, or the pool halts; then it
+// stops as described under Pool (Stopping) and returns:
+//
+//   - ctx.Err() when ctx was cancelled (also when it was cancelled before Run: the pool then
+//     does not join the group);
+//   - nil when Stop or Close stopped it;
+//   - an error wrapping ErrHalted (with the cause) when the failure policy stopped it, or
+//     ErrKafka on a fatal consumer error;
+//   - an error wrapping ErrClosed, without running, after Close or when the pool has run
+//     already: a pool runs once.
 func (p *Pool) Run(ctx context.Context, fn ProcessFunc) error {
 	if fn == nil {
 		return fmt.Errorf("%w: nil ProcessFunc", ErrInvalidConfig)
@@ -144,19 +199,47 @@ func (p *Pool) Run(ctx context.Context, fn ProcessFunc) error {
 	return p.run(ctx, fn, false)
 }
 
-func (p *Pool) run(ctx context.Context, fn ProcessFunc, cNoop bool) error {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.handle == nil {
+// start marks the pool running, or says why it cannot run.
+func (p *Pool) start() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.closed || p.handle == nil:
 		return fmt.Errorf("%w: Run on a closed pool", ErrClosed)
-	}
-	if !p.ran.CompareAndSwap(false, true) {
+	case p.ran:
 		return fmt.Errorf("%w: a pool runs once", ErrClosed)
 	}
-	p.running.Store(true)
-	defer close(p.runDone)
-	defer p.running.Store(false)
+	p.ran, p.running = true, true
+	return nil
+}
 
+// finish marks the run over and frees the native pool if Close was called meanwhile.
+func (p *Pool) finish() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.running = false
+	close(p.runDone)
+	if p.closed {
+		return p.free()
+	}
+	return nil
+}
+
+func (p *Pool) run(ctx context.Context, fn ProcessFunc, cNoop bool) (err error) {
+	if err := p.start(); err != nil {
+		return err
+	}
+	defer func() {
+		if ferr := p.finish(); err == nil {
+			err = ferr
+		}
+	}()
+	if ctx.Err() != nil {
+		p.beginStop()
+	}
+
+	// The ProcessFuncs' ctx: the values of ctx, cancelled ShutdownTimeout after a stop begins
+	// (or when the run is over, whichever comes first).
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 	var workers sync.WaitGroup
@@ -184,7 +267,9 @@ func (p *Pool) run(ctx context.Context, fn ProcessFunc, cNoop bool) error {
 		if cNoop {
 			noop = 1
 		}
-		rc := C.burrow_go_pool_run(p.handle, C.uintptr_t(h), noop, &errstr[0], C.size_t(len(errstr)))
+		// The handle stays valid until Run returns: only Run or a Close while running (which
+		// defers the free to Run) frees it.
+		rc := C.burrow_go_pool_run(p.handle, C.uintptr_t(h), C.uintptr_t(p.logID), noop, &errstr[0], C.size_t(len(errstr)))
 		done <- result{rc, errstr}
 	}()
 
@@ -192,14 +277,20 @@ func (p *Pool) run(ctx context.Context, fn ProcessFunc, cNoop bool) error {
 	select {
 	case res = <-done:
 	case <-ctx.Done():
-		C.burrow_pool_stop(p.handle)
-		res = <-done
+		p.beginStop()
+	case <-p.stopping:
 	}
-	// No callback runs any more: no more jobs. Messages still queued are finished by the
-	// workers (their completions have no effect once the run is over).
+	var grace *time.Timer
+	if res.errstr == nil { // stopping: give the running ProcessFuncs ShutdownTimeout
+		grace = time.AfterFunc(p.config.ShutdownTimeout, cancelWork)
+		res = <-done
+		grace.Stop()
+	}
+	// No callback runs any more, none will: no more jobs. Jobs still queued are not started.
+	p.beginStopLocal()
 	close(p.jobs)
 	cancelWork()
-	workers.Wait()
+	p.waitWorkers(&workers)
 	runtime.KeepAlive(p)
 
 	if err := ctx.Err(); err != nil && res.rc == C.BURROW_RESULT_OK {
@@ -208,27 +299,77 @@ func (p *Pool) run(ctx context.Context, fn ProcessFunc, cNoop bool) error {
 	return resultError("Run", res.rc, res.errstr)
 }
 
+// beginStop starts a stop: jobs not started are released and the library stops polling.
+// Idempotent; callable from any goroutine while the pool is not freed.
+func (p *Pool) beginStop() {
+	p.beginStopLocal()
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.handle != nil {
+		C.burrow_pool_stop(p.handle)
+	}
+}
+
+// beginStopLocal marks the Go side as stopping.
+func (p *Pool) beginStopLocal() {
+	p.stopOnce.Do(func() { close(p.stopping) })
+}
+
+// waitWorkers waits for the worker goroutines, at most abandonAfter once their ctx is
+// cancelled; ProcessFuncs still running then are left behind.
+func (p *Pool) waitWorkers(workers *sync.WaitGroup) {
+	exited := make(chan struct{})
+	go func() {
+		workers.Wait()
+		close(exited)
+	}()
+	t := time.NewTimer(abandonAfter)
+	defer t.Stop()
+	select {
+	case <-exited:
+	case <-t.C:
+		p.log.Warn("burrow: ProcessFuncs still running after their context was cancelled; their results are discarded and the messages will be processed again",
+			zap.Int64("running", p.active.Load()))
+	}
+}
+
 func (p *Pool) worker(ctx context.Context, fn ProcessFunc) {
 	for j := range p.jobs {
+		select {
+		case <-p.stopping:
+			complete(j.completion, nil)
+			continue
+		default:
+		}
 		p.active.Add(1)
 		err := callSafely(ctx, fn, j.msg)
 		p.active.Add(-1)
-		outcome := C.burrow_outcome(C.BURROW_OUTCOME_DONE)
-		var text string
-		if err != nil {
-			text = err.Error()
-			outcome = C.BURROW_OUTCOME_RETRY
-			if IsPermanent(err) {
-				outcome = C.BURROW_OUTCOME_FAIL
-			}
-		}
-		var ptr *C.char
-		if len(text) > 0 {
-			// Go memory without Go pointers, read by C during the call only (it copies).
-			ptr = (*C.char)(unsafe.Pointer(unsafe.StringData(text)))
-		}
-		C.burrow_completion_complete(j.completion, outcome, ptr, C.size_t(len(text)))
+		complete(j.completion, &err)
 	}
+}
+
+// complete finishes a completion with the ProcessFunc's result, or (result nil) as not
+// started.
+func complete(c *C.burrow_completion, result *error) {
+	outcome := C.burrow_outcome(C.BURROW_OUTCOME_DONE)
+	var text string
+	switch {
+	case result == nil:
+		text = errNotStarted
+		outcome = C.BURROW_OUTCOME_RETRY
+	case *result != nil:
+		text = (*result).Error()
+		outcome = C.BURROW_OUTCOME_RETRY
+		if IsPermanent(*result) {
+			outcome = C.BURROW_OUTCOME_FAIL
+		}
+	}
+	var ptr *C.char
+	if len(text) > 0 {
+		// Go memory without Go pointers, read by C during the call only (it copies).
+		ptr = (*C.char)(unsafe.Pointer(unsafe.StringData(text)))
+	}
+	C.burrow_completion_complete(c, outcome, ptr, C.size_t(len(text)))
 }
 
 func callSafely(ctx context.Context, fn ProcessFunc, msg *Message) (err error) {
@@ -274,8 +415,19 @@ func goProcess(handle C.uintptr_t, m *C.burrow_go_msg) C.burrow_outcome {
 		}
 	}
 	// Blocks while every goroutine is busy and the channel is full: the library thread waits,
-	// which bounds memory.
-	p.jobs <- job{msg: msg, completion: m.completion}
+	// which bounds memory. A stop releases it: the message is then not started.
+	j := job{msg: msg, completion: m.completion}
+	select {
+	case <-p.stopping:
+		complete(j.completion, nil)
+		return C.BURROW_OUTCOME_DEFERRED
+	default:
+	}
+	select {
+	case p.jobs <- j:
+	case <-p.stopping:
+		complete(j.completion, nil)
+	}
 	return C.BURROW_OUTCOME_DEFERRED
 }
 
@@ -289,27 +441,25 @@ func goBytes(ptr unsafe.Pointer, n C.size_t) []byte {
 	return C.GoBytes(ptr, C.int(n))
 }
 
-// Stop asks a running pool to stop, as cancelling Run's context does. Safe at any time.
+// Stop starts stopping the pool, as cancelling Run's context does, and returns at once (Run
+// returns once the stop is done, see Pool). Safe from any goroutine, including from inside a
+// ProcessFunc, before Run (Run then returns nil at once), and any number of times.
 func (p *Pool) Stop() {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.handle != nil {
-		C.burrow_pool_stop(p.handle)
-	}
+	p.beginStop()
 }
 
 // GetStats returns the pool's counters (zero after Close).
 func (p *Pool) GetStats() Stats {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	if p.handle == nil {
+	if p.handle == nil || p.closed {
 		return Stats{}
 	}
 	var s C.burrow_stats
 	s.struct_size = C.uint32_t(unsafe.Sizeof(s))
 	C.burrow_pool_stats(p.handle, &s)
 	queued := int(s.jobs_queued)
-	if p.running.Load() {
+	if p.running {
 		queued += len(p.jobs)
 	}
 	return Stats{
@@ -328,47 +478,30 @@ func (p *Pool) GetStats() Stats {
 	}
 }
 
-// MetricsText returns the pool's Prometheus metrics in the text exposition format 0.0.4
-// (empty unless Config.EnableMetrics).
-func (p *Pool) MetricsText() (string, error) {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.handle == nil {
-		return "", fmt.Errorf("%w: MetricsText on a closed pool", ErrClosed)
-	}
-	var text *C.char
-	var n C.size_t
-	if rc := C.burrow_pool_metrics_text(p.handle, &text, &n); rc != C.BURROW_RESULT_OK {
-		return "", resultError("MetricsText", rc, nil)
-	}
-	defer C.burrow_string_free(text)
-	return C.GoStringN(text, C.int(n)), nil
-}
-
-// MetricsHandler serves MetricsText for Prometheus (mount it on /metrics).
-func (p *Pool) MetricsHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		text, err := p.MetricsText()
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		_, _ = w.Write([]byte(text))
-	})
-}
-
-// Close stops the pool if it runs, waits for Run to return, then frees the pool and closes its
-// Kafka consumer. Idempotent.
+// Close releases the pool: if it runs, Close starts the stop (as Stop does) and returns at
+// once, and Run frees the pool when it returns; otherwise Close frees the pool and its Kafka
+// consumer now. Safe from any goroutine, including from inside a ProcessFunc (it never waits
+// for the run). A second Close does nothing and returns nil. After Close, Run, Subscribe and
+// MetricsText return ErrClosed and GetStats returns zeros.
 func (p *Pool) Close() error {
-	// A stop before burrow_pool_run makes the run return at once, so no Run can start and
-	// block Close from here on.
-	p.Stop()
-	if p.ran.Load() {
-		<-p.runDone
-	}
 	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	runtime.SetFinalizer(p, nil)
+	if p.running {
+		p.mu.Unlock()
+		p.beginStop()
+		return nil
+	}
 	defer p.mu.Unlock()
+	return p.free()
+}
+
+// free frees the native pool; p.mu is held and the pool is not running.
+func (p *Pool) free() error {
 	if p.handle == nil {
 		return nil
 	}
@@ -377,5 +510,7 @@ func (p *Pool) Close() error {
 		return resultError("Close", rc, nil)
 	}
 	p.handle = nil
+	livePools.Add(-1)
+	unregisterLogger(p.logID)
 	return nil
 }

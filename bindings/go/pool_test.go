@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -306,7 +307,36 @@ func TestLogsGoToZap(t *testing.T) {
 		}
 	}
 	assert.Positive(t, targets)
-	setLogger(zap.NewNop())
+}
+
+// Each pool's Logger receives the lines of its own run, even when another pool was created
+// later (the library has one log callback per process).
+func TestLoggerPerPool(t *testing.T) {
+	coreA, logsA := observer.New(zapcore.DebugLevel)
+	coreB, logsB := observer.New(zapcore.DebugLevel)
+	topicA, groupA := names(t)
+	fill(t, topicA, 1, 5, 5)
+	cA := testConfig(t)
+	cA.Logger = zap.New(coreA)
+	pA := newPool(t, topicA, groupA, cA)
+	topicB, groupB := names(t)
+	require.NoError(t, cluster.CreateTopic(topicB, 1))
+	cB := testConfig(t)
+	cB.Logger = zap.New(coreB)
+	newPool(t, topicB, groupB, cB) // created last, never run
+
+	require.ErrorIs(t, runUntil(t, pA, func(context.Context, *Message) error { return nil }, 30*time.Second,
+		func(s Stats) bool { return s.MessagesProcessed >= 5 }), context.Canceled)
+	var fromA int
+	for _, e := range logsA.All() {
+		if strings.HasPrefix(e.ContextMap()["target"].(string), "burrow") {
+			fromA++
+		}
+	}
+	assert.Positive(t, fromA, "pool A's run logged to A's logger")
+	for _, e := range logsB.All() {
+		assert.NotContains(t, e.Message, topicA, "a line of pool A's run reached pool B's logger: %s %v", e.Message, e.ContextMap())
+	}
 }
 
 func TestLifecycle(t *testing.T) {

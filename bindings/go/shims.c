@@ -1,9 +1,22 @@
 #include "shims.h"
 #include "_cgo_export.h"
 
+/* The log id of the pool this thread works for (0: none), read by the log trampoline so that
+ * a library log line reaches that pool's Logger. Set on the thread running the pool for the
+ * duration of the run, and on a worker thread at each hand-over. */
+static __thread uintptr_t burrow_go_thread_log_id;
+
+/* What a run passes as userdata: the cgo.Handle of the Go pool and its log id. */
+typedef struct burrow_go_run {
+	uintptr_t handle;
+	uintptr_t log_id;
+} burrow_go_run;
+
 burrow_outcome burrow_go_process_trampoline(void *userdata, const burrow_message *msg)
 {
+	const burrow_go_run *run = userdata;
 	burrow_go_msg m;
+	burrow_go_thread_log_id = run->log_id;
 	m.msg = msg;
 	m.completion = NULL;
 	m.partition = burrow_message_partition(msg);
@@ -32,7 +45,7 @@ burrow_outcome burrow_go_process_trampoline(void *userdata, const burrow_message
 		return BURROW_OUTCOME_RETRY;
 	}
 	/* Go copies what it needs and queues the completion for a goroutine. */
-	return goProcess((uintptr_t)userdata, &m);
+	return goProcess(run->handle, &m);
 }
 
 /* The C callback path used by the benchmark: finishes every message at once. */
@@ -46,7 +59,7 @@ burrow_outcome burrow_go_noop_process(void *userdata, const burrow_message *msg)
 void burrow_go_log_trampoline(void *userdata, burrow_log_level level, const char *target, const char *message)
 {
 	(void)userdata;
-	goLog(level, (char *)target, (char *)message);
+	goLog(burrow_go_thread_log_id, level, (char *)target, (char *)message);
 }
 
 burrow_result burrow_go_header(const burrow_message *msg, size_t index, const char **name, size_t *name_len,
@@ -55,8 +68,17 @@ burrow_result burrow_go_header(const burrow_message *msg, size_t index, const ch
 	return burrow_message_header(msg, index, name, name_len, value, value_len);
 }
 
-burrow_result burrow_go_pool_run(burrow_pool *pool, uintptr_t handle, int noop, char *errstr, size_t errstr_size)
+burrow_result burrow_go_pool_run(burrow_pool *pool, uintptr_t handle, uintptr_t log_id, int noop, char *errstr,
+				 size_t errstr_size)
 {
-	return burrow_pool_run(pool, noop ? burrow_go_noop_process : burrow_go_process_trampoline,
-			       (void *)handle, errstr, errstr_size);
+	/* Valid until burrow_pool_run returns, which is after the last callback. */
+	burrow_go_run run = {handle, log_id};
+	uintptr_t outer = burrow_go_thread_log_id;
+	burrow_result rc;
+
+	burrow_go_thread_log_id = log_id;
+	rc = burrow_pool_run(pool, noop ? burrow_go_noop_process : burrow_go_process_trampoline, &run, errstr,
+			     errstr_size);
+	burrow_go_thread_log_id = outer;
+	return rc;
 }

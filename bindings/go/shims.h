@@ -1,6 +1,6 @@
 /* shims.h - C side of the Go binding: trampolines with the burrow_process_fn / burrow_log_fn
  * signatures that gather a message's fields in one struct and call the //export'ed Go
- * functions. userdata is a runtime/cgo.Handle value, never a Go pointer. */
+ * functions. userdata is C memory holding a runtime/cgo.Handle value, never a Go pointer. */
 #ifndef BURROW_GO_SHIMS_H
 #define BURROW_GO_SHIMS_H
 
@@ -30,8 +30,10 @@ void burrow_go_log_trampoline(void *userdata, burrow_log_level level, const char
 burrow_result burrow_go_header(const burrow_message *msg, size_t index, const char **name, size_t *name_len,
 			       const uint8_t **value, size_t *value_len);
 
-/* Runs the pool with the Go trampoline (userdata = the cgo.Handle value) or, when noop, with
- * burrow_go_noop_process (the benchmark's C callback path). */
-burrow_result burrow_go_pool_run(burrow_pool *pool, uintptr_t handle, int noop, char *errstr, size_t errstr_size);
+/* Runs the pool with the Go trampoline (handle: the cgo.Handle of the Go pool) or, when noop,
+ * with burrow_go_noop_process (the benchmark's C callback path). Library log lines from this
+ * thread and from the worker threads' hand-overs carry log_id (see log.go). */
+burrow_result burrow_go_pool_run(burrow_pool *pool, uintptr_t handle, uintptr_t log_id, int noop, char *errstr,
+				 size_t errstr_size);
 
 #endif
