@@ -62,8 +62,14 @@ var (
 	ErrInvalidConfig = errors.New("burrow: invalid config")
 	// ErrVersionMismatch: the loaded libburrow does not match the compiled-in header.
 	ErrVersionMismatch = errors.New("burrow: library version mismatch")
-	// ErrHalted: the pool stopped itself (too many consecutive permanent failures).
+	// ErrHalted: the pool stopped itself because of its failure policy (FailurePolicy "halt":
+	// the first message that failed permanently; "skip" / "dead-letter": MaxConsecutiveErrors
+	// permanent failures in a row, or a dead-letter topic that keeps refusing copies). The error
+	// text names topic, partition, offset and cause.
 	ErrHalted = errors.New("burrow: pool halted")
+	// ErrCommitFailed: the run stopped but its final offset commit failed; work finished since
+	// the last commit is processed again by the next owner (nothing is lost).
+	ErrCommitFailed = errors.New("burrow: final commit failed")
 	// ErrKafka: librdkafka reported an error.
 	ErrKafka = errors.New("burrow: kafka error")
 	// ErrClosed: the pool or consumer is closed, or the pool has already run.
@@ -127,6 +133,8 @@ func resultError(op string, code C.burrow_result, errstr []C.char) error {
 		sentinel = ErrKafka
 	case C.BURROW_RESULT_HALTED:
 		sentinel = ErrHalted
+	case C.BURROW_RESULT_COMMIT_FAILED:
+		sentinel = ErrCommitFailed
 	case C.BURROW_RESULT_CLOSED, C.BURROW_RESULT_ALREADY_RUN:
 		sentinel = ErrClosed
 	default:

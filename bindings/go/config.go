@@ -27,11 +27,16 @@ type FailurePolicy string
 
 // FailurePolicy values (burrow.on.failure).
 const (
-	// OnFailureHalt stops the pool after MaxConsecutiveErrors permanent failures in a row.
+	// OnFailureHalt stops the pool at the first message that fails permanently: running work
+	// drains, the safe prefix is committed (up to the failed message) and Run returns an error
+	// wrapping ErrHalted that names topic, partition, offset and cause.
 	OnFailureHalt FailurePolicy = "halt"
-	// OnFailureSkip commits past the message and goes on.
+	// OnFailureSkip commits past the message and goes on; MaxConsecutiveErrors permanent
+	// failures in a row halt the pool instead.
 	OnFailureSkip FailurePolicy = "skip"
-	// OnFailureDeadLetter produces the message to DeadLetterTopic, then commits past it.
+	// OnFailureDeadLetter produces the message to DeadLetterTopic, then commits past it;
+	// MaxConsecutiveErrors permanent failures in a row, or a copy that still fails after
+	// MaxRetries produce retries, halt the pool.
 	OnFailureDeadLetter FailurePolicy = "dead-letter"
 )
 
@@ -49,7 +54,8 @@ type Config struct {
 	CommitInterval time.Duration
 	// CommitBatchSize: commit as soon as this many messages finished since the last commit.
 	CommitBatchSize int
-	// MaxConsecutiveErrors: permanent failures in a row that halt the pool (OnFailureHalt).
+	// MaxConsecutiveErrors: permanent failures in a row that halt the pool under OnFailureSkip
+	// and OnFailureDeadLetter (OnFailureHalt halts at the first).
 	MaxConsecutiveErrors int
 	// MaxRetries: retries after the first attempt before the failure policy applies.
 	MaxRetries int
@@ -83,7 +89,8 @@ type Config struct {
 }
 
 // DefaultConfig returns the original defaults: 10 workers, 1000/1000 queues, commit every 5 s
-// or 1000 messages, halt after 10 consecutive errors, 3 retries from 100 ms, metrics off,
+// or 1000 messages, halt at the first permanent failure (MaxConsecutiveErrors 10 for the
+// skip and dead-letter policies), 3 retries from 100 ms, metrics off,
 // unordered, 30 s shutdown timeout.
 func DefaultConfig(logger *zap.Logger) Config {
 	return Config{

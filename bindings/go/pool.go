@@ -42,6 +42,13 @@ type Stats struct {
 	CommitFailures       int64
 	Rebalances           int64
 	PartitionsAssigned   int
+
+	PartitionPauses     int64 // partitions paused for backpressure
+	CommitTimeouts      int64 // commits given up after burrow.commit.timeout.ms
+	FinalCommitFailures int64 // final commits that failed (Run returned ErrCommitFailed)
+	DeadLetterFailures  int64 // dead-letter produces that failed
+	ShutdownTimeouts    int64 // stops whose running work outlived ShutdownTimeout
+	Halts               int64 // halts by the failure policy
 }
 
 // Pool consumes messages in parallel with goroutine workers and commits what is safe.
@@ -475,6 +482,12 @@ func (p *Pool) GetStats() Stats {
 		CommitFailures:       int64(s.commit_failures),
 		Rebalances:           int64(s.rebalances),
 		PartitionsAssigned:   int(s.partitions_assigned),
+		PartitionPauses:      int64(s.partition_pauses),
+		CommitTimeouts:       int64(s.commit_timeouts),
+		FinalCommitFailures:  int64(s.final_commit_failures),
+		DeadLetterFailures:   int64(s.dead_letter_failures),
+		ShutdownTimeouts:     int64(s.shutdown_timeouts),
+		Halts:                int64(s.halts),
 	}
 }
 

@@ -139,7 +139,6 @@ func TestHaltReturnsCause(t *testing.T) {
 	topic, group := names(t)
 	fill(t, topic, 1, 20, 20)
 	c := testConfig(t)
-	c.MaxConsecutiveErrors = 3
 	p := newPool(t, topic, group, c)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -147,10 +146,15 @@ func TestHaltReturnsCause(t *testing.T) {
 	err := p.Run(ctx, func(ctx context.Context, m *Message) error {
 		return Permanent(errors.New("poison"))
 	})
+	// The default policy halts at the first permanent failure and names it.
 	require.ErrorIs(t, err, ErrHalted)
 	assert.NoError(t, ctx.Err())
 	assert.Contains(t, err.Error(), "poison")
-	assert.GreaterOrEqual(t, p.GetStats().MessagesFailed, int64(3))
+	assert.Contains(t, err.Error(), "failed permanently")
+	assert.Contains(t, err.Error(), topic+"[0]@")
+	s := p.GetStats()
+	assert.GreaterOrEqual(t, s.MessagesFailed, int64(1))
+	assert.Equal(t, int64(1), s.Halts)
 }
 
 func TestOrderingByKey(t *testing.T) {

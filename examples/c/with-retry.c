@@ -11,11 +11,12 @@
  *   - sometimes the order itself is invalid: retrying cannot help, a *non-retriable* failure.
  *     Return BURROW_OUTCOME_FAIL; the failure policy applies at once.
  * The failure policy (burrow.on.failure) decides what happens to a message that failed for good:
- *   halt        (default) leave it unfinished - commits stop at it - and stop the pool after
- *               burrow.max.consecutive.errors such failures in a row;
+ *   halt        (default) stop the pool: running work drains, commits stop exactly at the
+ *               failed message, and burrow_pool_run returns BURROW_RESULT_HALTED naming it;
  *   skip        log it, count it, treat it as finished;
  *   dead-letter copy it (with burrow.origin.* and burrow.error headers) to
  *               burrow.dead.letter.topic, then treat it as finished.
+ *   With skip and dead-letter, burrow.max.consecutive.errors failures in a row halt the pool.
  * This example uses skip, or dead-letter with --dead-letter TOPIC.
  * burrow_message_set_error attaches the reason, which ends up in the logs and in the
  * burrow.error header of dead-lettered copies.

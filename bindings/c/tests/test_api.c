@@ -844,14 +844,15 @@ static burrow_outcome halt_process(void *userdata, const burrow_message *msg) {
 
 static void test_halt(void) {
     const char *extra[] = {"burrow.workers", "1", "burrow.ordering", "partition",
-                           "burrow.max.consecutive.errors", "2", "burrow.max.retries", "0", NULL};
+                           "burrow.max.retries", "0", NULL};
     char err[256] = "";
     burrow_pool *pool;
 
     produce("halt", 1, 10);
     pool = test_pool("g-halt", "halt", extra);
     CHECK_RESULT(burrow_pool_run(pool, halt_process, NULL, err, sizeof err), BURROW_RESULT_HALTED);
-    CHECK(strstr(err, "consecutive") != NULL);
+    /* halt stops at the first permanent failure and names it */
+    CHECK(strstr(err, "[0]@3 failed permanently") != NULL);
     CHECK(committed("g-halt", "halt", 0) == 3); /* everything before the first failure */
     CHECK_RESULT(burrow_pool_free(pool), BURROW_RESULT_OK);
 }

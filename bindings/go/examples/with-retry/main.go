@@ -83,8 +83,8 @@ func main() {
 	}
 
 	if err := pool.Run(ctx, handle); err != nil && !errors.Is(err, context.Canceled) {
-		// With OnFailureHalt, a run of MaxConsecutiveErrors permanent failures ends here
-		// with an error wrapping burrow.ErrHalted.
+		// With OnFailureSkip or OnFailureDeadLetter, MaxConsecutiveErrors permanent failures in
+		// a row end here with an error wrapping burrow.ErrHalted (OnFailureHalt: the first).
 		logger.Fatal("run", zap.Error(err))
 	}
 	s := pool.GetStats()
