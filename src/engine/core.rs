@@ -24,6 +24,7 @@ use crate::engine::job::Job;
 use crate::engine::partition::{PartitionState, Partitions};
 use crate::engine::retry::{backoff, RetryQueue};
 use crate::message::{Message, TopicPartition};
+use crate::observe::metrics::PartitionMetrics;
 use crate::observe::stats::{Counters, PartitionStats};
 use crate::offsets::commit::{self, CommitAnswer, CommitKind, CommitPart, CommitRequest, Planned};
 use crate::offsets::metadata;
@@ -475,14 +476,9 @@ impl Core {
 
     /// A worker (or a deferred completion) finished a job.
     pub fn on_processed(&mut self, now: Instant, mut job: Job, outcome: Outcome) {
-        if self.past_drain() {
-            return self.count_late_result();
-        }
-        let Some(state) = self.partitions.for_job(&job) else {
-            self.count_late_result();
+        let Some(going) = self.take_report(&job) else {
             return;
         };
-        state.outstanding -= 1;
         let (error, retriable) = match outcome {
             Outcome::Done => {
                 self.finish(now, job, Finish::Processed);
@@ -491,7 +487,6 @@ impl Core {
             Outcome::Retry(e) => (e, true),
             Outcome::Fail(e) => (e, false),
         };
-        let going = state.revoking || self.phase != Phase::Running;
         let m = &job.msg;
         if retriable && going {
             // Not a permanent failure: it stays unfinished and is read again by the next owner.
@@ -500,19 +495,13 @@ impl Core {
             return self.advance(now);
         }
         if retriable && job.attempt < self.s.max_retries {
-            let delay = backoff(
-                self.s.retry_backoff,
-                self.s.retry_backoff_max,
-                job.attempt,
-                self.s.retry_jitter,
-                self.rng.f64(),
-            );
+            let delay = self.backoff(job.attempt);
             tracing::debug!(topic = m.topic(), partition = m.partition(), offset = m.offset(),
                 attempt = job.attempt + 1, error = %error, ?delay, "retrying");
             job.attempt += 1;
             job.last_error = Some(error);
             Counters::bump(&self.counters.retried);
-            if let Some(pm) = &state.metrics {
+            if let Some(pm) = self.metrics_of(&job) {
                 pm.errors_retriable.inc();
                 pm.retries.inc();
             }
@@ -520,7 +509,7 @@ impl Core {
             return;
         }
         Counters::bump(&self.counters.failed);
-        if let Some(pm) = &state.metrics {
+        if let Some(pm) = self.metrics_of(&job) {
             if retriable {
                 pm.errors_retriable.inc();
             } else {
@@ -557,15 +546,9 @@ impl Core {
 
     /// The dead-letter producer acknowledged (or refused) a copy.
     pub fn on_dead_lettered(&mut self, now: Instant, mut job: Job, result: Result<(), String>) {
-        if self.past_drain() {
-            return self.count_late_result();
-        }
-        let Some(state) = self.partitions.for_job(&job) else {
-            self.count_late_result();
+        let Some(going) = self.take_report(&job) else {
             return;
         };
-        state.outstanding -= 1;
-        let going = state.revoking || self.phase != Phase::Running;
         match result {
             Ok(()) => self.finish(now, job, Finish::DeadLettered),
             Err(e) => {
@@ -577,13 +560,7 @@ impl Core {
                 } else if job.dead_letter_attempts >= self.s.max_retries {
                     self.halt_on(now, HaltKind::DeadLetterFailed, &job.msg, e);
                 } else {
-                    let delay = backoff(
-                        self.s.retry_backoff,
-                        self.s.retry_backoff_max,
-                        job.dead_letter_attempts,
-                        self.s.retry_jitter,
-                        self.rng.f64(),
-                    );
+                    let delay = self.backoff(job.dead_letter_attempts);
                     job.dead_letter_attempts += 1;
                     job.dead_letter = true;
                     self.retries.push(now + delay, job);
@@ -1033,6 +1010,42 @@ impl Core {
         if let Some(m) = &self.counters.metrics {
             m.rebalance(kind);
         }
+    }
+
+    /// Takes a report of `job` in: `None` when it is late (its assignment is gone, or the stop's
+    /// drain is over), else whether its partition is going away (revoked or stopping).
+    fn take_report(&mut self, job: &Job) -> Option<bool> {
+        let running = self.phase == Phase::Running;
+        let state = match self.past_drain() {
+            true => None,
+            false => self.partitions.for_job(job),
+        };
+        let Some(state) = state else {
+            self.count_late_result();
+            return None;
+        };
+        state.outstanding -= 1;
+        Some(state.revoking || !running)
+    }
+
+    /// The Prometheus series of a job's partition, when metrics are on.
+    fn metrics_of(&self, job: &Job) -> Option<&PartitionMetrics> {
+        self.partitions
+            .get(job.msg.topic(), job.msg.partition())
+            .filter(|s| s.epoch == job.epoch)
+            .and_then(|s| s.metrics.as_ref())
+    }
+
+    /// The delay before retry number `attempt` (processing or dead-letter produce).
+    fn backoff(&mut self, attempt: u32) -> Duration {
+        let s = &self.s;
+        backoff(
+            s.retry_backoff,
+            s.retry_backoff_max,
+            attempt,
+            s.retry_jitter,
+            self.rng.f64(),
+        )
     }
 
     /// Whether the stop's drain is over: results arriving now are not committed (the final commit
