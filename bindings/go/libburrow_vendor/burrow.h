@@ -102,8 +102,11 @@ enum burrow_result
    */
   BURROW_RESULT_BUSY = 8,
   /**
-   * The pool stopped itself: too many consecutive permanent failures with
-   * `burrow.on.failure=halt`. The `errstr` of `burrow_pool_run` gives the cause.
+   * The pool stopped itself because of its failure policy (`burrow.on.failure=halt`: the first
+   * message that failed permanently; `skip` / `dead-letter`: `burrow.max.consecutive.errors`
+   * permanent failures in a row, or a dead-letter topic that keeps refusing copies). The
+   * `errstr` of `burrow_pool_run` names topic, partition, offset and cause; the partition's
+   * committed offset is that message's offset.
    */
   BURROW_RESULT_HALTED = 9,
   /**
@@ -128,6 +131,12 @@ enum burrow_result
    * because another `tracing` subscriber is already the process-wide default.
    */
   BURROW_RESULT_UNAVAILABLE = 14,
+  /**
+   * `burrow_pool_run` stopped, but its final offset commit failed (the `errstr` says which
+   * partitions and why): work finished since the last successful commit will be processed
+   * again by the next owner. Nothing is lost.
+   */
+  BURROW_RESULT_COMMIT_FAILED = 15,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -352,6 +361,40 @@ typedef struct burrow_stats {
    * Partitions assigned to this pool right now.
    */
   uint64_t partitions_assigned;
+  /**
+   * Times a partition was paused for backpressure.
+   */
+  uint64_t partition_pauses;
+  /**
+   * Offset commits that got no answer within `burrow.commit.timeout.ms` (given up).
+   */
+  uint64_t commit_timeouts;
+  /**
+   * Commits whose metadata the broker refused as too large: committed again with the offset
+   * alone, and the metadata budget lowered.
+   */
+  uint64_t commit_metadata_refused;
+  /**
+   * Final commits of a stopping pool that failed (`burrow_pool_run` then returns
+   * `BURROW_RESULT_COMMIT_FAILED`).
+   */
+  uint64_t final_commit_failures;
+  /**
+   * Dead-letter produces that failed (retried with backoff, then the pool halts).
+   */
+  uint64_t dead_letter_failures;
+  /**
+   * Stops whose running work was not finished at `burrow.shutdown.timeout.ms`.
+   */
+  uint64_t shutdown_timeouts;
+  /**
+   * Revocations whose running work was not finished at `burrow.shutdown.timeout.ms`.
+   */
+  uint64_t revoke_timeouts;
+  /**
+   * Halts by the failure policy (0 or 1).
+   */
+  uint64_t halts;
 } burrow_stats;
 
 /**
@@ -723,11 +766,17 @@ burrow_result burrow_pool_subscribe(struct burrow_pool *pool, const char *const 
  * commits what is safe, and **blocks** until the pool is stopped (`burrow_pool_stop`, from any
  * thread or from inside the callback) or halts. A pool runs once.
  *
- * Returns `BURROW_RESULT_OK` after a stop (also when stopped before running: it then returns at
- * once without polling), `BURROW_RESULT_HALTED` when the failure policy stopped it,
+ * Returns `BURROW_RESULT_OK` after a stop whose final commit succeeded (also when stopped before
+ * running: it then returns at once without polling), `BURROW_RESULT_HALTED` when the failure
+ * policy stopped it (`errstr` names topic, partition, offset and cause),
+ * `BURROW_RESULT_COMMIT_FAILED` when the run stopped but its final offset commit failed,
  * `BURROW_RESULT_KAFKA` on a fatal consumer error, `BURROW_RESULT_ALREADY_RUN` when the pool is
  * running or has already run (including when called from inside a callback). On failure the
  * cause goes to `errstr` when it is not NULL.
+ *
+ * A stop (or halt) returns within `burrow.shutdown.timeout.ms` (running callbacks may finish)
+ * plus `burrow.commit.timeout.ms` (the final commit), whatever the broker does; callbacks still
+ * running then are waited for before it returns (see below).
  *
  * When it returns, no callback is running and none will be called again, so `userdata` may be
  * freed; deferred completions still outstanding stay valid and may still be completed (with no
