@@ -12,7 +12,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use super::message::{burrow_message, burrow_outcome};
 use super::pool::{call_processor, Callback};
-use crate::job::{Job, Report};
+use crate::engine::job::{Job, Report};
 use crate::message::Message;
 use crate::outcome::{Delivery, Outcome};
 
