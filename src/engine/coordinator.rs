@@ -164,7 +164,7 @@ impl<K: KafkaSide> Coordinator<K> {
                 Ok(a) => self.core.on_commit_answer(Instant::now(), a),
                 Err(_) => {
                     self.answers = never();
-                    self.core.on_committer_gone(Instant::now());
+                    self.core.on_committer_gone();
                 }
             },
             recv(events) -> e => match e {
@@ -255,7 +255,7 @@ impl<K: KafkaSide> Coordinator<K> {
             match effect {
                 Effect::Commit(request) => {
                     if !self.kafka.commit(request) {
-                        self.core.on_committer_gone(now);
+                        self.core.on_committer_gone();
                     }
                 }
                 Effect::Pause(tp) => self.kafka.pause(&tp, true),

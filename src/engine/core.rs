@@ -639,7 +639,7 @@ impl Core {
                         tracing::warn!(failed = %failed.join("; "),
                             "revocation commit failed; the next owner processes that work again");
                     }
-                    self.complete_revoke(now);
+                    self.complete_revoke();
                 }
             }
             CommitKind::Final => {
@@ -662,7 +662,7 @@ impl Core {
     }
 
     /// The committer thread is gone: no commit can be made any more.
-    pub fn on_committer_gone(&mut self, now: Instant) {
+    pub fn on_committer_gone(&mut self) {
         if self.phase == Phase::Finished {
             return;
         }
@@ -672,7 +672,6 @@ impl Core {
             .get_or_insert_with(|| "the committer thread ended".to_string());
         Counters::bump(&self.counters.final_commit_failures);
         self.phase = Phase::Finished;
-        let _ = now;
         if self.revoke.take().is_some() {
             self.effects.push_back(Effect::RevokeDone);
         }
@@ -698,7 +697,7 @@ impl Core {
                     "no answer to an offset commit in time; giving up on it");
                 match f.kind {
                     CommitKind::Periodic => {}
-                    CommitKind::Revoke => self.complete_revoke(now),
+                    CommitKind::Revoke => self.complete_revoke(),
                     CommitKind::Final => self.fail_final_commit(format!(
                         "no answer from the broker within {:?}",
                         self.s.commit_timeout
@@ -843,11 +842,11 @@ impl Core {
                 r.committing = true;
             }
         } else {
-            self.complete_revoke(now);
+            self.complete_revoke();
         }
     }
 
-    fn complete_revoke(&mut self, now: Instant) {
+    fn complete_revoke(&mut self) {
         let Some(r) = self.revoke.take() else { return };
         for tp in &r.partitions {
             if let Some(s) = self.partitions.remove(tp) {
@@ -857,7 +856,6 @@ impl Core {
             }
         }
         self.effects.push_back(Effect::RevokeDone);
-        let _ = now;
     }
 
     /// Plans a commit of the partitions `which` selects and sends it. Returns false when there
@@ -1359,7 +1357,7 @@ mod tests {
         let (mut c, t0) = core(&[]);
         assign(&mut c, &[0]);
         process(&mut c, t0, 0, 3);
-        c.on_committer_gone(t0);
+        c.on_committer_gone();
         assert!(matches!(c.end(), Some(End::CommitFailed(_))));
     }
 
