@@ -42,7 +42,23 @@ pub struct Pool {
     stop: StopHandle,
     counters: Arc<Counters>,
     phase: Mutex<Phase>,
+    /// Set by [`Pool::on_stopping`]; taken by the run.
+    on_stopping: Mutex<Option<StoppingFn>>,
     metrics_server: Option<MetricsServer>,
+}
+
+type StoppingFn = Box<dyn FnOnce() + Send>;
+
+/// The run's stopping function, called at most once from whichever thread gets there first.
+type StoppingOnce = Arc<Mutex<Option<StoppingFn>>>;
+
+fn fire_stopping(once: &StoppingOnce) {
+    let f = once.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some(f) = f {
+        if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+            tracing::error!(panic = %panic_text(&*panic), "the on_stopping function panicked");
+        }
+    }
 }
 
 /// Stops a pool from any thread, including from inside a processor. Cheap to clone.
@@ -98,6 +114,7 @@ impl Pool {
             },
             counters,
             phase: Mutex::new(Phase::Idle),
+            on_stopping: Mutex::new(None),
             metrics_server,
         })
     }
@@ -107,6 +124,28 @@ impl Pool {
     /// committed offset and skip what commit metadata records as finished.
     pub fn subscribe(&self, topics: &[&str]) -> Result<(), Error> {
         self.consumer()?.subscribe(topics)?;
+        Ok(())
+    }
+
+    /// Registers `f`, called once when the run begins to stop, whatever the reason: a stop
+    /// request, a halt by the failure policy, a fatal consumer error. From then on no message is
+    /// started; running ones have `burrow.shutdown.timeout.ms` to finish. A binding whose
+    /// processors finish messages elsewhere (Go goroutines, an async runtime) uses it to stop
+    /// handing them work and to bound what still runs.
+    ///
+    /// `f` runs on the coordinator thread (or on the thread calling `run`, for a run stopped
+    /// before it polled), always before `run` returns, and should return quickly: the pool makes
+    /// no progress meanwhile. A panic in `f` is logged. A later call replaces the function; once
+    /// the run has started, this returns [`Error::AlreadyRun`].
+    pub fn on_stopping<F>(&self, f: F) -> Result<(), Error>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        let phase = self.phase.lock().unwrap_or_else(|e| e.into_inner());
+        if *phase != Phase::Idle {
+            return Err(Error::AlreadyRun);
+        }
+        *self.on_stopping.lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(f));
         Ok(())
     }
 
@@ -137,13 +176,20 @@ impl Pool {
             }
             *phase = Phase::Running;
         }
-        let result = self.run_inner(Arc::new(processor));
+        let stopping = Arc::new(Mutex::new(
+            self.on_stopping
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take(),
+        ));
+        let result = self.run_inner(Arc::new(processor), stopping.clone());
+        fire_stopping(&stopping);
         self.close();
         *self.phase.lock().unwrap_or_else(|e| e.into_inner()) = Phase::Finished;
         result
     }
 
-    fn run_inner(&self, processor: Processor) -> Result<(), Error> {
+    fn run_inner(&self, processor: Processor, stopping: StoppingOnce) -> Result<(), Error> {
         let consumer = self.consumer()?;
         let events = self
             .events
@@ -213,7 +259,9 @@ impl Pool {
             fastrand::u64(..),
             Instant::now(),
         );
-        let result = Coordinator::new(core, rim, channels).run();
+        let result = Coordinator::new(core, rim, channels)
+            .on_stopping(Box::new(move || fire_stopping(&stopping)))
+            .run();
         // The poll thread ran until now, serving rebalance callbacks while the pool drained
         // and made its final commit.
         poll_stop.store(true, Ordering::SeqCst);

@@ -56,24 +56,26 @@ type Stats struct {
 // # Stopping
 //
 // A run stops when Run's ctx is cancelled, when Stop or Close is called (from any goroutine,
-// including from inside a ProcessFunc), or when the pool halts. The timeline of a stop that
-// begins at T:
+// including from inside a ProcessFunc), or when the pool stops by itself: it halts (the failure
+// policy, or MaxConsecutiveErrors), or the Kafka consumer fails fatally. Every stop follows the
+// same timeline; the library tells the Go side at once when it begins to stop, whatever the
+// reason. For a stop that begins at T:
 //
 //   - T: the pool stops polling Kafka. Messages received but not started are not started (they
 //     stay uncommitted and are delivered again later, to this group's next consumer);
 //     ProcessFuncs already running go on with their ctx still live.
 //   - T + ShutdownTimeout at the latest: the ctx of the ProcessFuncs still running is cancelled.
-//     The library commits what is finished (never past an unfinished message) and leaves the
-//     consumer group; Run returns (within ShutdownTimeout plus one commit).
+//     The library commits what is finished (never past an unfinished message; after a halt, the
+//     halted partition up to the failed message) and leaves the consumer group. Run returns
+//     within ShutdownTimeout plus one commit (the library's burrow.commit.timeout.ms, 10 s by
+//     default), with the result described under Run: ctx.Err(), nil, the halt (ErrHalted), a
+//     fatal Kafka error (ErrKafka) or a failed final commit (ErrCommitFailed).
 //   - Messages whose ProcessFunc returns after that are not committed: they are processed again
 //     later. Run waits up to a second for ProcessFuncs to return once their ctx is cancelled; one
 //     that ignores its ctx is left running and its result is discarded (logged as a warning).
 //
-// A stop begun by Run's ctx, Stop or Close never waits for more than that, whatever the
-// ProcessFuncs do. When the pool halts by itself (failure policy, fatal Kafka error) the library
-// stops the same way, but the Go side learns of it only when the library's run returns: the
-// ProcessFuncs' ctx is cancelled then, so a halt waits for ProcessFuncs that block until their
-// ctx is done while every worker is busy. Give such calls their own deadline.
+// So a ProcessFunc that waits on its ctx (an HTTP or database call made with ctx) never holds
+// a stop for more than ShutdownTimeout, whatever started the stop.
 type Pool struct {
 	mu      sync.RWMutex // guards handle, closed, running, ran
 	handle  *C.burrow_pool
@@ -189,14 +191,18 @@ func (p *Pool) Subscribe(topics ...string) error {
 	return resultError("Subscribe", rc, errstr)
 }
 
-// Run consumes until ctx is cancelled, Stop or Close is called, or the pool halts; then it
-// stops as described under Pool (Stopping) and returns:
+// Run consumes until ctx is cancelled, Stop or Close is called, or the pool stops by itself
+// (halt, fatal Kafka error); then it stops as described under Pool (Stopping): messages not
+// started are not started, running ProcessFuncs get ShutdownTimeout before their ctx is
+// cancelled, what finished is committed, and Run returns within ShutdownTimeout plus one commit:
 //
 //   - ctx.Err() when ctx was cancelled (also when it was cancelled before Run: the pool then
 //     does not join the group);
 //   - nil when Stop or Close stopped it;
 //   - an error wrapping ErrHalted (with the cause) when the failure policy stopped it, or
 //     ErrKafka on a fatal consumer error;
+//   - an error wrapping ErrCommitFailed when the run stopped but its final commit failed (the
+//     finished work since the last commit is processed again by the next consumer);
 //   - an error wrapping ErrClosed, without running, after Close or when the pool has run
 //     already: a pool runs once.
 func (p *Pool) Run(ctx context.Context, fn ProcessFunc) error {
@@ -388,6 +394,15 @@ func callSafely(ctx context.Context, fn ProcessFunc, msg *Message) (err error) {
 	return fn(ctx, msg)
 }
 
+// goStopping: the library began to stop the run (Stop, Close, ctx, a halt or a fatal error).
+// Jobs not started are released and Run gives the running ProcessFuncs ShutdownTimeout before
+// cancelling their ctx. Called once, on a library thread; returns at once.
+//
+//export goStopping
+func goStopping(handle C.uintptr_t) {
+	cgo.Handle(handle).Value().(*Pool).beginStopLocal()
+}
+
 //export goProcess
 func goProcess(handle C.uintptr_t, m *C.burrow_go_msg) C.burrow_outcome {
 	p := cgo.Handle(handle).Value().(*Pool)
@@ -491,8 +506,10 @@ func (p *Pool) GetStats() Stats {
 	}
 }
 
-// Close releases the pool: if it runs, Close starts the stop (as Stop does) and returns at
-// once, and Run frees the pool when it returns; otherwise Close frees the pool and its Kafka
+// Close releases the pool. If it runs, Close starts the stop (as Stop does) and returns at
+// once without waiting for it: the stop then follows the timeline under Pool (Stopping) —
+// ProcessFuncs running get ShutdownTimeout, then their ctx is cancelled, the final commit is
+// made — and Run frees the pool when it returns. Otherwise Close frees the pool and its Kafka
 // consumer now. Safe from any goroutine, including from inside a ProcessFunc (it never waits
 // for the run). A second Close does nothing and returns nil. After Close, Run, Subscribe and
 // MetricsText return ErrClosed and GetStats returns zeros.

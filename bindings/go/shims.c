@@ -48,6 +48,13 @@ burrow_outcome burrow_go_process_trampoline(void *userdata, const burrow_message
 	return goProcess(run->handle, &m);
 }
 
+/* Called once by the library when the run begins to stop (stop, halt, fatal error). */
+static void burrow_go_stopping_trampoline(void *userdata)
+{
+	const burrow_go_run *run = userdata;
+	goStopping(run->handle);
+}
+
 /* The C callback path used by the benchmark: finishes every message at once. */
 burrow_outcome burrow_go_noop_process(void *userdata, const burrow_message *msg)
 {
@@ -71,12 +78,18 @@ burrow_result burrow_go_header(const burrow_message *msg, size_t index, const ch
 burrow_result burrow_go_pool_run(burrow_pool *pool, uintptr_t handle, uintptr_t log_id, int noop, char *errstr,
 				 size_t errstr_size)
 {
-	/* Valid until burrow_pool_run returns, which is after the last callback. */
+	/* Valid until burrow_pool_run returns, which is after the last callback (process and
+	 * stopping). */
 	burrow_go_run run = {handle, log_id};
 	uintptr_t outer = burrow_go_thread_log_id;
 	burrow_result rc;
 
 	burrow_go_thread_log_id = log_id;
+	rc = burrow_pool_set_stopping_callback(pool, burrow_go_stopping_trampoline, &run);
+	if (rc != BURROW_RESULT_OK) {
+		burrow_go_thread_log_id = outer;
+		return rc;
+	}
 	rc = burrow_pool_run(pool, noop ? burrow_go_noop_process : burrow_go_process_trampoline, &run, errstr,
 			     errstr_size);
 	burrow_go_thread_log_id = outer;

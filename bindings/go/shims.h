@@ -30,7 +30,8 @@ void burrow_go_log_trampoline(void *userdata, burrow_log_level level, const char
 burrow_result burrow_go_header(const burrow_message *msg, size_t index, const char **name, size_t *name_len,
 			       const uint8_t **value, size_t *value_len);
 
-/* Runs the pool with the Go trampoline (handle: the cgo.Handle of the Go pool) or, when noop,
+/* Runs the pool with the Go trampoline (the stopping callback tells Go when the run begins to
+ * stop, whatever the reason) (handle: the cgo.Handle of the Go pool) or, when noop,
  * with burrow_go_noop_process (the benchmark's C callback path). Library log lines from this
  * thread and from the worker threads' hand-overs carry log_id (see log.go). */
 burrow_result burrow_go_pool_run(burrow_pool *pool, uintptr_t handle, uintptr_t log_id, int noop, char *errstr,

@@ -2,6 +2,7 @@ package burrow
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -280,4 +281,60 @@ func TestUnreachablePoolIsFreed(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	assert.Equal(t, before, livePools.Load(), "the finalizer freed the native pool")
+}
+
+// A pool that halts by itself (here: the failure policy halt, on a permanent failure) stops
+// like a cancelled one: the ProcessFuncs waiting on their ctx get ShutdownTimeout, then their
+// ctx is cancelled, and Run returns the halt within ShutdownTimeout plus one commit; the
+// committed offset stops at the failed message.
+func TestHaltWithProcessFuncsWaitingOnCtx(t *testing.T) {
+	topic, group := names(t)
+	fill(t, topic, 1, 20, 20)
+	c := testConfig(t)
+	c.NumWorkers = 2
+	c.ShutdownTimeout = time.Second
+	c.CommitInterval = time.Hour
+	c.CommitBatchSize = 1_000_000
+	p := newPool(t, topic, group, c)
+
+	var failedAt atomic.Int64 // UnixNano of the permanent failure
+	var cancelledAt sync.Map
+	var waiting atomic.Int64
+	errc := make(chan error, 1)
+	go func() {
+		errc <- p.Run(context.Background(), func(ctx context.Context, m *Message) error {
+			if m.TopicPartition.Offset == 0 {
+				// Fail only once another ProcessFunc waits on its ctx, so the halt finds work
+				// running.
+				for waiting.Load() == 0 {
+					time.Sleep(time.Millisecond)
+				}
+				failedAt.Store(time.Now().UnixNano())
+				return Permanent(errors.New("poison"))
+			}
+			waiting.Add(1)
+			<-ctx.Done()
+			cancelledAt.Store(m.TopicPartition.Offset, time.Now())
+			return ctx.Err()
+		})
+	}()
+	err := waitRun(t, errc)
+	returned := time.Now()
+	require.ErrorIs(t, err, ErrHalted)
+	assert.Contains(t, err.Error(), "poison")
+	halt := time.Unix(0, failedAt.Load())
+	elapsed := returned.Sub(halt)
+	t.Logf("Run returned %v after the halt", elapsed)
+	assert.Less(t, elapsed, c.ShutdownTimeout+5*time.Second, "ShutdownTimeout plus one commit")
+
+	n := 0
+	cancelledAt.Range(func(k, v any) bool {
+		n++
+		assert.GreaterOrEqual(t, v.(time.Time).Sub(halt), 900*time.Millisecond,
+			"offset %v: ctx cancelled only after ShutdownTimeout", k)
+		return true
+	})
+	assert.GreaterOrEqual(t, n, 1, "the waiting ProcessFuncs saw their ctx cancelled")
+	assert.LessOrEqual(t, committed(t, group, topic, 0), int64(0), "nothing committed past the failed message")
+	assert.Equal(t, int64(1), p.GetStats().Halts)
 }

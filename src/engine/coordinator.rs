@@ -88,6 +88,8 @@ pub(crate) struct Coordinator<K: KafkaSide> {
     fatal: Option<KafkaError>,
     poll_panic: Option<String>,
     next_tick: Instant,
+    /// Called once, as soon as the core is stopping (stop request, halt, fatal error).
+    on_stopping: Option<Box<dyn FnOnce() + Send>>,
 }
 
 impl<K: KafkaSide> Coordinator<K> {
@@ -106,7 +108,14 @@ impl<K: KafkaSide> Coordinator<K> {
             fatal: None,
             poll_panic: None,
             next_tick: Instant::now(),
+            on_stopping: None,
         }
+    }
+
+    /// Calls `f` once, on this thread, as soon as the core starts stopping for whatever reason.
+    pub fn on_stopping(mut self, f: Box<dyn FnOnce() + Send>) -> Self {
+        self.on_stopping = Some(f);
+        self
     }
 
     /// Runs until the core has finished (stopped, halted or fatally failed, drained and
@@ -117,6 +126,11 @@ impl<K: KafkaSide> Coordinator<K> {
             let now = Instant::now();
             self.core.on_time(now);
             self.carry_out();
+            if self.core.stopping() {
+                if let Some(f) = self.on_stopping.take() {
+                    f();
+                }
+            }
             if now >= self.next_tick {
                 self.next_tick = now + TICK;
                 let kafka = &self.kafka;

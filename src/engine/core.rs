@@ -295,7 +295,6 @@ impl Core {
     }
 
     /// Whether the pool is stopping (or stopped): messages are no longer taken.
-    #[cfg(test)]
     pub fn stopping(&self) -> bool {
         self.phase != Phase::Running
     }

@@ -345,6 +345,72 @@ pub unsafe extern "C" fn burrow_pool_run(
     })
 }
 
+/// The stopping callback (see `burrow_pool_set_stopping_callback`).
+pub type burrow_stopping_fn = Option<unsafe extern "C" fn(userdata: *mut c_void)>;
+
+/// The stopping callback and its opaque pointer, moved to the thread that calls it.
+struct Stopping {
+    f: unsafe extern "C" fn(*mut c_void),
+    userdata: *mut c_void,
+}
+
+// SAFETY: the header documents that the callback is called once, on a library thread; making
+// userdata usable there is the caller's side of the contract. Burrow never dereferences it.
+unsafe impl Send for Stopping {}
+
+/// Sets the callback called **once per run as soon as the pool begins to stop**, whatever the
+/// reason: `burrow_pool_stop`, a halt by the failure policy (`burrow.on.failure=halt`, or
+/// `burrow.max.consecutive.errors`), a fatal consumer error. From then on no message is handed
+/// to the process callback; messages in progress (including deferred ones) have
+/// `burrow.shutdown.timeout.ms` to finish, then the final commit is made and `burrow_pool_run`
+/// returns the run's result. A caller that finishes messages elsewhere (deferred completions
+/// served by its own threads, goroutines, an event loop) uses it to stop feeding that work and
+/// to cancel what outlives the timeout, without waiting for `burrow_pool_run` to return.
+///
+/// Threading: `stopping(userdata)` is called exactly once for a run that started, on a library
+/// thread (the pool's coordinator; for a run stopped before it polled, the thread calling
+/// `burrow_pool_run`), concurrently with process callbacks, and always before
+/// `burrow_pool_run` returns; `userdata` must stay valid until then. It must return quickly
+/// (the pool makes no progress while it runs) and must not block on a process callback. Inside
+/// it you may call `burrow_pool_stop`, `burrow_pool_stats`, `burrow_pool_metrics_text` and the
+/// completion functions; you MUST NOT call `burrow_pool_free` or `burrow_pool_run`.
+///
+/// Call before `burrow_pool_run`; a later call replaces the callback, `stopping` NULL removes
+/// it. Returns `BURROW_RESULT_OK`, or `BURROW_RESULT_ALREADY_RUN` once the run has started (the
+/// callback is then not changed).
+///
+/// # Safety
+/// `pool` must be a live pool; `stopping` must be safe to call from another thread with
+/// `userdata`.
+#[no_mangle]
+pub unsafe extern "C" fn burrow_pool_set_stopping_callback(
+    pool: *mut burrow_pool,
+    stopping: burrow_stopping_fn,
+    userdata: *mut c_void,
+) -> burrow_result {
+    guard(|| {
+        check_null!(pool);
+        // SAFETY: non-NULL and live (caller contract); shared access only.
+        let pool = unsafe { &*pool };
+        let set = match stopping {
+            Some(f) => {
+                let cb = Stopping { f, userdata };
+                pool.pool.on_stopping(move || {
+                    let cb = cb;
+                    // SAFETY: a non-NULL function pointer called with its userdata (caller
+                    // contract); a panic cannot come out of C code.
+                    unsafe { (cb.f)(cb.userdata) }
+                })
+            }
+            None => pool.pool.on_stopping(|| {}),
+        };
+        match set {
+            Ok(()) => burrow_result::Ok,
+            Err(e) => burrow_result::from(&e),
+        }
+    })
+}
+
 /// Asks the pool to stop: it stops polling, waits (up to `burrow.shutdown.timeout.ms`) for the
 /// messages in progress, commits what is safe, leaves the group, and `burrow_pool_run` returns.
 /// Returns at once. Callable from any thread, including from inside a process callback, before

@@ -857,6 +857,114 @@ static void test_halt(void) {
     CHECK_RESULT(burrow_pool_free(pool), BURROW_RESULT_OK);
 }
 
+/* ---- stopping callback: called once when the pool begins to stop, for any reason --------- */
+
+struct stopping {
+    pthread_mutex_t lock;
+    burrow_completion *held; /* a deferred message that finishes only when the pool stops */
+    int deferred;
+    int calls;
+    int run_returned;        /* set after burrow_pool_run returned */
+    int calls_before_return; /* calls seen while burrow_pool_run had not returned */
+};
+
+static void on_stopping(void *userdata) {
+    struct stopping *s = (struct stopping *)userdata;
+    burrow_completion *held;
+    static const char why[] = "cancelled: the pool is stopping";
+
+    pthread_mutex_lock(&s->lock);
+    s->calls++;
+    if (!s->run_returned) {
+        s->calls_before_return++;
+    }
+    held = s->held;
+    s->held = NULL;
+    pthread_mutex_unlock(&s->lock);
+    if (held != NULL) { /* allowed inside the callback: completion functions */
+        burrow_completion_complete(held, BURROW_OUTCOME_RETRY, why, sizeof why - 1);
+    }
+}
+
+static burrow_outcome stopping_process(void *userdata, const burrow_message *msg) {
+    struct stopping *s = (struct stopping *)userdata;
+    int64_t offset = burrow_message_offset(msg);
+    int waited;
+
+    if (offset == 0) {
+        burrow_completion *c = NULL;
+        if (burrow_message_defer(msg, &c) != BURROW_RESULT_OK) {
+            return BURROW_OUTCOME_RETRY;
+        }
+        pthread_mutex_lock(&s->lock);
+        s->held = c;
+        s->deferred = 1;
+        pthread_mutex_unlock(&s->lock);
+        return BURROW_OUTCOME_DEFERRED;
+    }
+    if (offset == 1) { /* fail (halting the pool) once offset 0 waits, bounded */
+        for (waited = 0; waited < 10000; waited++) {
+            int deferred;
+            pthread_mutex_lock(&s->lock);
+            deferred = s->deferred;
+            pthread_mutex_unlock(&s->lock);
+            if (deferred) {
+                break;
+            }
+            sleep_ms(1);
+        }
+        return BURROW_OUTCOME_FAIL;
+    }
+    return BURROW_OUTCOME_DONE;
+}
+
+static void test_stopping_callback(void) {
+    const char *extra[] = {"burrow.workers", "2", "burrow.max.retries", "0",
+                           "burrow.shutdown.timeout.ms", "20000", NULL};
+    char err[256] = "";
+    struct stopping s;
+    burrow_stats st;
+    burrow_pool *pool;
+
+    memset(&s, 0, sizeof s);
+    pthread_mutex_init(&s.lock, NULL);
+    CHECK_RESULT(burrow_pool_set_stopping_callback(NULL, on_stopping, &s), BURROW_RESULT_NULL_ARGUMENT);
+
+    /* a halt: the callback releases the deferred message at once, so the drain does not wait
+     * for burrow.shutdown.timeout.ms (no shutdown timeout counted) */
+    produce("stopping", 1, 10);
+    pool = test_pool("g-stopping", "stopping", extra);
+    CHECK_RESULT(burrow_pool_set_stopping_callback(pool, NULL, NULL), BURROW_RESULT_OK); /* removes */
+    CHECK_RESULT(burrow_pool_set_stopping_callback(pool, on_stopping, &s), BURROW_RESULT_OK);
+    CHECK_RESULT(burrow_pool_run(pool, stopping_process, &s, err, sizeof err), BURROW_RESULT_HALTED);
+    pthread_mutex_lock(&s.lock);
+    s.run_returned = 1;
+    pthread_mutex_unlock(&s.lock);
+    CHECK(strstr(err, "[0]@1 failed permanently") != NULL);
+    CHECK(s.calls == 1 && s.calls_before_return == 1);
+    CHECK(s.held == NULL);
+    memset(&st, 0, sizeof st);
+    st.struct_size = sizeof st;
+    CHECK_RESULT(burrow_pool_stats(pool, &st), BURROW_RESULT_OK);
+    CHECK(st.shutdown_timeouts == 0);
+    CHECK(st.halts == 1);
+    CHECK(committed("g-stopping", "stopping", 0) <= 0); /* offset 0 never finished */
+    /* once run: refused, the callback is not called again */
+    CHECK_RESULT(burrow_pool_set_stopping_callback(pool, on_stopping, &s), BURROW_RESULT_ALREADY_RUN);
+    CHECK_RESULT(burrow_pool_free(pool), BURROW_RESULT_OK);
+    CHECK(s.calls == 1);
+
+    /* stopped before running: still called once, before burrow_pool_run returns */
+    memset(&s, 0, sizeof s);
+    pthread_mutex_init(&s.lock, NULL);
+    pool = test_pool("g-stopping2", "stopping", NULL);
+    CHECK_RESULT(burrow_pool_set_stopping_callback(pool, on_stopping, &s), BURROW_RESULT_OK);
+    CHECK_RESULT(burrow_pool_stop(pool), BURROW_RESULT_OK);
+    CHECK_RESULT(burrow_pool_run(pool, never_called, NULL, err, sizeof err), BURROW_RESULT_OK);
+    CHECK(s.calls == 1 && s.calls_before_return == 1);
+    CHECK_RESULT(burrow_pool_free(pool), BURROW_RESULT_OK);
+}
+
 int main(void) {
     int log_events;
 
@@ -873,6 +981,7 @@ int main(void) {
     test_dead_letter();
     test_completion_outlives_pool();
     test_halt();
+    test_stopping_callback();
 
     burrow_mock_cluster_free(cluster);
 
