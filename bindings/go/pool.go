@@ -93,6 +93,39 @@ type Pool struct {
 
 	jobs   chan job
 	active atomic.Int64
+
+	// topics interns topic names: messages of a topic share one *string (read-only, copied on
+	// write under topicsMu), so a message costs no topic allocation.
+	topics   atomic.Pointer[map[string]*string]
+	topicsMu sync.Mutex
+}
+
+// topic returns the interned *string for the n bytes at ptr.
+func (p *Pool) topic(ptr *C.char, n C.size_t) *string {
+	name := unsafe.String((*byte)(unsafe.Pointer(ptr)), int(n)) // not kept: only a lookup key
+	if m := p.topics.Load(); m != nil {
+		if t, ok := (*m)[name]; ok {
+			return t
+		}
+	}
+	p.topicsMu.Lock()
+	defer p.topicsMu.Unlock()
+	old := p.topics.Load()
+	if old != nil {
+		if t, ok := (*old)[name]; ok {
+			return t
+		}
+	}
+	next := make(map[string]*string, 1)
+	if old != nil {
+		for k, v := range *old {
+			next[k] = v
+		}
+	}
+	t := C.GoStringN(ptr, C.int(n))
+	next[t] = &t
+	p.topics.Store(&next)
+	return &t
 }
 
 type job struct {
@@ -414,10 +447,13 @@ func goProcess(handle C.uintptr_t, m *C.burrow_go_msg) C.burrow_outcome {
 		Attempt:       int(m.attempt),
 		TimestampType: TimestampType(m.ts_type),
 	}
-	topic := C.GoStringN(m.topic, C.int(m.topic_len))
-	msg.TopicPartition.Topic = &topic
-	msg.Key = goBytes(unsafe.Pointer(m.key), m.key_len)
-	msg.Value = goBytes(unsafe.Pointer(m.value), m.value_len)
+	if m.topic != nil {
+		msg.TopicPartition.Topic = p.topic(m.topic, m.topic_len)
+	} else {
+		empty := ""
+		msg.TopicPartition.Topic = &empty
+	}
+	msg.Key, msg.Value = keyValue(unsafe.Pointer(m.key), m.key_len, unsafe.Pointer(m.value), m.value_len)
 	if m.ts_ms >= 0 && msg.TimestampType != TimestampNotAvailable {
 		msg.Timestamp = time.UnixMilli(int64(m.ts_ms))
 	}
@@ -447,10 +483,27 @@ func goProcess(handle C.uintptr_t, m *C.burrow_go_msg) C.burrow_outcome {
 	}
 	select {
 	case p.jobs <- j:
+		return C.BURROW_OUTCOME_DEFERRED
+	default:
+	}
+	select {
+	case p.jobs <- j:
 	case <-p.stopping:
 		complete(j.completion, nil)
 	}
 	return C.BURROW_OUTCOME_DEFERRED
+}
+
+// keyValue copies a message's key and value into one allocation (two slices capped at their
+// length, so appending to one never writes into the other).
+func keyValue(kp unsafe.Pointer, kn C.size_t, vp unsafe.Pointer, vn C.size_t) (key, value []byte) {
+	if kp == nil || vp == nil || kn == 0 || vn == 0 {
+		return goBytes(kp, kn), goBytes(vp, vn)
+	}
+	buf := make([]byte, int(kn)+int(vn))
+	k := copy(buf, unsafe.Slice((*byte)(kp), int(kn)))
+	copy(buf[k:], unsafe.Slice((*byte)(vp), int(vn)))
+	return buf[:k:k], buf[k:]
 }
 
 func goBytes(ptr unsafe.Pointer, n C.size_t) []byte {
