@@ -375,7 +375,7 @@ fn bench(args: BenchArgs) -> Result<bool, String> {
     Ok(ok)
 }
 
-/// `go build` of benches/go-driver against the library staged by `make stage`.
+/// `go build -tags dynamic` of benches/go-driver against the library staged by `make stage`.
 fn build_go_driver(out: &std::path::Path) -> Result<PathBuf, String> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let stage = root.join("bindings/c/build/stage-release");
@@ -389,7 +389,9 @@ fn build_go_driver(out: &std::path::Path) -> Result<PathBuf, String> {
         .map_err(|e| e.to_string())?
         .join("burrow-go-driver");
     let status = Command::new("go")
-        .args(["build", "-o"])
+        // -tags dynamic: link the staged library (this build), not the archive vendored in
+        // bindings/go, so that the C and Go paths measure the same library.
+        .args(["build", "-tags", "dynamic", "-o"])
         .arg(&bin)
         .arg(".")
         .current_dir(root.join("benches/go-driver"))
