@@ -29,11 +29,13 @@ use common::{wait_committed, BoxError, MockKafka};
 
 const MESSAGES: usize = 1_200;
 
-/// What the processor observed, per (partition, key): last offset started, and whether one is
-/// being processed right now.
+/// Per (partition, key): the last offset started, and whether a message is being processed now.
+type KeyState = HashMap<(i32, Vec<u8>), (i64, bool)>;
+
+/// What the processor observed.
 #[derive(Default)]
 struct Observed {
-    keys: Mutex<HashMap<(i32, Vec<u8>), (i64, bool)>>,
+    keys: Mutex<KeyState>,
     violations: AtomicUsize,
     running: AtomicUsize,
     max_running: AtomicUsize,
