@@ -339,6 +339,19 @@ impl Config {
 
     /// Sets one key, validating it at once. `burrow.*` keys are checked against their allowed
     /// values; other keys are checked by librdkafka.
+    ///
+    /// A refused value leaves the configuration unchanged; the error names the key and says
+    /// what is allowed, and never repeats a secret value:
+    ///
+    /// ```
+    /// let mut config = burrow::Config::new();
+    /// let err = config.set("burrow.on.failure", "ignore").unwrap_err();
+    /// assert_eq!(err.key(), "burrow.on.failure");
+    /// assert!(err.to_string().contains("halt"));
+    ///
+    /// config.set("sasl.password", "hunter2").unwrap();
+    /// assert!(!format!("{config:?}").contains("hunter2"));
+    /// ```
     pub fn set(&mut self, key: &str, value: &str) -> Result<&mut Self, ConfigError> {
         let key = key.trim();
         if key.is_empty() {

@@ -27,7 +27,7 @@
 //! (`tracker.rs`, the per-partition finished prefix; `commit.rs`, what to commit, with
 //! `metadata.rs`) → `src/kafka/committer.rs`. `src/observe/` holds stats and metrics, `src/ffi/`
 //! the C API.
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod config;
 mod engine;

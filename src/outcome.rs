@@ -9,6 +9,25 @@ use crate::engine::job::{Job, Report};
 use crate::message::Message;
 
 /// The result of processing one message.
+///
+/// A `Result<(), E>` converts into an outcome, an error being a retriable failure; use
+/// [`Outcome::fail`] for errors that retrying cannot fix:
+///
+/// ```
+/// use burrow::Outcome;
+///
+/// fn charge(amount: i64) -> Result<(), String> {
+///     if amount < 0 { Err("negative amount".into()) } else { Ok(()) }
+/// }
+///
+/// let outcome = |amount: i64| match charge(amount) {
+///     Err(e) if e.contains("negative") => Outcome::fail(e), // permanent: the policy applies
+///     other => Outcome::from(other),                        // Ok: done; Err: retried
+/// };
+/// assert_eq!(outcome(5), Outcome::Done);
+/// assert_eq!(outcome(-5), Outcome::Fail("negative amount".into()));
+/// assert_eq!(Outcome::from(Err::<(), _>("timeout")), Outcome::Retry("timeout".into()));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// Finished: the message may be committed.
@@ -47,6 +66,26 @@ impl<E: Display> From<Result<(), E>> for Outcome {
 /// Call [`Delivery::complete`] exactly once, from any thread, now or later. A `Delivery` dropped
 /// without completing (including when the processor panics) counts as a retriable failure, so a
 /// forgotten message never stalls its partition silently.
+///
+/// ```no_run
+/// # fn main() -> Result<(), burrow::Error> {
+/// # let config = burrow::Config::new();
+/// use burrow::{Outcome, Pool};
+///
+/// let pool = Pool::new(&config)?;
+/// pool.subscribe(&["requests"])?;
+/// pool.run_deferred(|delivery| {
+///     // Hand the message to another thread and return at once; the worker is free again.
+///     std::thread::spawn(move || {
+///         let _payload = delivery.message().payload();
+///         delivery.complete(Outcome::Done);
+///     });
+/// })?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// `examples/deferred.rs` completes deliveries from tokio tasks.
 pub struct Delivery {
     job: Option<Job>,
     reports: Sender<Report>,

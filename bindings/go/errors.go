@@ -6,6 +6,7 @@ import "errors"
 // policy (Config.OnFailure) instead of being retried. Create one with Permanent.
 type PermanentError struct{ Err error }
 
+// Error returns the wrapped error's text ("permanent error" when Err is nil).
 func (e *PermanentError) Error() string {
 	if e.Err == nil {
 		return "permanent error"

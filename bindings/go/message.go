@@ -8,6 +8,7 @@ import (
 // Offset is a partition offset, as in confluent-kafka-go.
 type Offset int64
 
+// String returns the offset as a decimal number.
 func (o Offset) String() string { return fmt.Sprint(int64(o)) }
 
 // TopicPartition names a message's place, as in confluent-kafka-go.
@@ -19,6 +20,7 @@ type TopicPartition struct {
 	Error     error
 }
 
+// String returns "topic[partition]@offset" ("<nil>" for a nil Topic).
 func (tp TopicPartition) String() string {
 	topic := "<nil>"
 	if tp.Topic != nil {
@@ -38,8 +40,11 @@ type TimestampType int
 
 // TimestampType values.
 const (
+	// TimestampNotAvailable: the record carries no timestamp (Message.Timestamp is zero).
 	TimestampNotAvailable TimestampType = iota
+	// TimestampCreateTime: the producer's creation time.
 	TimestampCreateTime
+	// TimestampLogAppendTime: the time the broker appended the record.
 	TimestampLogAppendTime
 )
 
@@ -56,6 +61,7 @@ type Message struct {
 	Attempt int
 }
 
+// String returns the message's place and attempt, e.g. "orders[3]@42 attempt 1".
 func (m *Message) String() string {
 	return fmt.Sprintf("%s attempt %d", m.TopicPartition, m.Attempt)
 }

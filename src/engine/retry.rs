@@ -11,6 +11,14 @@ use crate::engine::job::Job;
 
 /// Delay before retry number `retry` (0 for the first retry): `base × 2^retry`, capped at `max`,
 /// then shortened by up to `jitter` (a fraction in 0..=1) times `random` (a value in 0..1).
+///
+/// ```
+/// use std::time::Duration;
+/// let (base, max) = (Duration::from_millis(100), Duration::from_secs(60));
+/// assert_eq!(burrow::backoff(base, max, 0, 0.0, 0.5), Duration::from_millis(100));
+/// assert_eq!(burrow::backoff(base, max, 3, 0.0, 0.5), Duration::from_millis(800));
+/// assert_eq!(burrow::backoff(base, max, 20, 0.0, 0.5), max); // capped
+/// ```
 pub fn backoff(base: Duration, max: Duration, retry: u32, jitter: f64, random: f64) -> Duration {
     let factor = 2u32.checked_pow(retry.min(31)).unwrap_or(u32::MAX);
     let full = base.checked_mul(factor).unwrap_or(max).min(max);
