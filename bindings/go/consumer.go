@@ -64,6 +64,8 @@ func NewConsumer(conf *ConfigMap) (*Consumer, error) {
 
 // SubscribeTopics sets the topics (names starting with "^" are regexes) the pool subscribes
 // to. rebalanceCb must be nil: Burrow handles rebalances (it commits what is safe on revoke).
+// Subscribe before NewPool; once the consumer backs a pool it returns an error wrapping ErrClosed
+// (use Pool.Subscribe then).
 func (c *Consumer) SubscribeTopics(topics []string, rebalanceCb RebalanceCb) error {
 	if rebalanceCb != nil {
 		return errors.New("burrow: SubscribeTopics: rebalance callbacks are not supported (Burrow handles rebalances)")
@@ -73,6 +75,9 @@ func (c *Consumer) SubscribeTopics(topics []string, rebalanceCb RebalanceCb) err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.used {
+		return fmt.Errorf("%w: SubscribeTopics: the consumer already backs a pool; subscribe with Pool.Subscribe", ErrClosed)
+	}
 	c.topics = append([]string(nil), topics...)
 	return nil
 }

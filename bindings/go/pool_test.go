@@ -364,6 +364,9 @@ func TestLifecycle(t *testing.T) {
 	_, err = NewPool(consumer, testConfig(t))
 	require.ErrorIs(t, err, ErrClosed, "a consumer backs one pool")
 	require.Error(t, consumer.SubscribeTopics([]string{"x"}, func(*Consumer, Event) error { return nil }))
+	require.ErrorIs(t, consumer.SubscribeTopics([]string{"x"}, nil), ErrClosed,
+		"a consumer that backs a pool can no longer subscribe (Pool.Subscribe does)")
+	require.ErrorIs(t, consumer.Subscribe("x", nil), ErrClosed)
 }
 
 func TestCloseWhileRunning(t *testing.T) {
