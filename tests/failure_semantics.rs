@@ -58,6 +58,63 @@ fn halt_stops_the_pool_at_the_first_permanent_failure_with_its_offset() {
     );
 }
 
+/// `Pool::on_stopping` runs once when a halt begins, while a deferred message is still open, and
+/// before `run` returns: a binding can cancel what it still runs (the Go package's ctx).
+#[test]
+fn on_stopping_runs_once_when_a_halt_begins_and_before_run_returns() {
+    init_logs();
+    let kafka = MockKafka::new();
+    let (topic, group) = (unique("stopping"), unique("g"));
+    kafka.topic(&topic, 1);
+    produce(&kafka.bootstrap(), &topic, 1, 50, |_| None);
+    let pool = Pool::new(&config(
+        &kafka.bootstrap(),
+        &group,
+        &[("burrow.shutdown.timeout.ms", "20000")],
+    ))
+    .unwrap();
+    pool.subscribe(&[&topic]).unwrap();
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // Message 3 is held open until the stopping function runs; without it the stop would wait
+    // the whole shutdown timeout.
+    let (release_tx, release_rx) = crossbeam_channel::bounded::<()>(1);
+    {
+        let calls = calls.clone();
+        pool.on_stopping(move || {
+            calls.fetch_add(1, Ordering::SeqCst);
+            let _ = release_tx.try_send(());
+        })
+        .unwrap();
+    }
+    let started = Instant::now();
+    let running = Running::start(pool, move |p| {
+        p.run_deferred(move |delivery| match delivery.message().offset() {
+            3 => {
+                let release = release_rx.clone();
+                std::thread::spawn(move || {
+                    let _ = release.recv_timeout(Duration::from_secs(60));
+                    delivery.complete(Outcome::Done);
+                });
+            }
+            5 => delivery.complete(Outcome::fail("poison")),
+            _ => delivery.complete(Outcome::Done),
+        })
+    });
+    let err = running.join(LONG).expect_err("the pool must halt");
+    assert!(matches!(err, Error::Halted(_)), "{err:?}");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "the open message was released by the stopping function, not by the shutdown timeout"
+    );
+    let (off, _) = committed(&kafka.bootstrap(), &group, &topic, 1).remove(0);
+    assert_eq!(
+        off,
+        Some(5),
+        "the commit stops exactly at the failed message"
+    );
+}
+
 #[test]
 fn halt_never_starts_a_later_message_of_the_failed_key() {
     init_logs();
