@@ -1,6 +1,7 @@
 //! What a processor reports for a message, and the completion handle for finishing it later.
 
 use std::fmt::Display;
+use std::sync::Arc;
 use std::time::Instant;
 
 use crossbeam_channel::Sender;
@@ -88,16 +89,19 @@ impl<E: Display> From<Result<(), E>> for Outcome {
 /// `examples/deferred.rs` completes deliveries from tokio tasks.
 pub struct Delivery {
     job: Option<Job>,
-    reports: Sender<Report>,
-    started: Instant,
+    /// The reporting worker's sender (shared by its deliveries, so a delivery clones no
+    /// pool-wide handle).
+    reports: Arc<Sender<Report>>,
+    /// When processing started, only when metrics record durations.
+    started: Option<Instant>,
 }
 
 impl Delivery {
-    pub(crate) fn new(job: Job, reports: Sender<Report>) -> Self {
+    pub(crate) fn new(job: Job, reports: Arc<Sender<Report>>, timed: bool) -> Self {
         Self {
             job: Some(job),
             reports,
-            started: Instant::now(),
+            started: timed.then(Instant::now),
         }
     }
 
@@ -125,7 +129,7 @@ impl Delivery {
             let report = Report::Processed {
                 job,
                 outcome,
-                elapsed: self.started.elapsed(),
+                elapsed: self.started.map(|t| t.elapsed()),
             };
             // The pool may have finished (results of a stopped pool are moot): ignore.
             let _ = self.reports.send(report);

@@ -11,7 +11,7 @@ use crate::config::{Config, FailurePolicy, PoolSettings};
 use crate::engine::backpressure::FetchGate;
 use crate::engine::coordinator::{Channels, Control, Coordinator, Event};
 use crate::engine::core::Core;
-use crate::engine::worker::{panic_text, Processor, WorkerPool};
+use crate::engine::worker::{panic_text, JobQueue, Processor, WorkerPool};
 use crate::error::Error;
 use crate::kafka::committer::Committer;
 use crate::kafka::consumer::{poll_loop, BurrowContext, KafkaConsumer};
@@ -96,6 +96,7 @@ impl Pool {
         let (tx, control) = unbounded();
         let counters = Arc::new(Counters::new(
             settings.metrics || settings.metrics_addr.is_some(),
+            settings.workers,
         ));
         let metrics_server = match &settings.metrics_addr {
             Some(addr) => Some(MetricsServer::start(addr, counters.clone())?),
@@ -201,7 +202,7 @@ impl Pool {
             return Ok(());
         }
         let s = &self.settings;
-        let (jobs_tx, jobs_rx) = bounded(s.job_queue_size);
+        let jobs = Arc::new(JobQueue::new(s.job_queue_size));
         // Unbounded: completing a message never blocks the completing thread. What it holds is
         // bounded by the messages in flight (each job reports once).
         let (reports_tx, reports_rx) = unbounded();
@@ -211,14 +212,14 @@ impl Pool {
             }
             _ => None,
         };
-        let queued = jobs_rx.clone();
         let committer = Committer::start(consumer.clone())?;
         let workers = WorkerPool::start(
             s.workers,
-            jobs_rx,
+            jobs.clone(),
             reports_tx,
             processor,
             self.counters.busy.clone(),
+            self.counters.metrics.is_some(),
         )?;
         let poll_stop = Arc::new(AtomicBool::new(false));
         let gate = Arc::new(FetchGate::new(s.job_queue_size));
@@ -243,8 +244,7 @@ impl Pool {
             events,
             reports: reports_rx,
             commit_answers: committer.answers,
-            jobs: jobs_tx,
-            queued,
+            jobs,
             control: self.control.clone(),
             gate,
         };

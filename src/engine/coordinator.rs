@@ -10,12 +10,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{never, select, Receiver, Sender, TrySendError};
+use crossbeam_channel::{never, select, Receiver, Sender};
 use rdkafka::error::KafkaError;
 
 use crate::engine::backpressure::FetchGate;
 use crate::engine::core::{Assigned, Core, Effect, End};
 use crate::engine::job::{Job, Report};
+use crate::engine::worker::JobQueue;
 use crate::error::Error;
 use crate::message::{Message, TopicPartition};
 use crate::offsets::commit::{CommitAnswer, CommitRequest};
@@ -66,9 +67,8 @@ pub(crate) struct Channels {
     pub events: Receiver<Event>,
     pub reports: Receiver<Report>,
     pub commit_answers: Receiver<CommitAnswer>,
-    pub jobs: Sender<Job>,
-    /// The workers' end of the job queue, to take back jobs no worker has started.
-    pub queued: Receiver<Job>,
+    /// The workers' job queue.
+    pub jobs: Arc<JobQueue>,
     pub control: Receiver<Control>,
     /// Tells the poll thread how many messages wait for a worker.
     pub gate: Arc<FetchGate>,
@@ -80,8 +80,7 @@ pub(crate) struct Coordinator<K: KafkaSide> {
     events: Receiver<Event>,
     reports: Receiver<Report>,
     answers: Receiver<CommitAnswer>,
-    jobs: Option<Sender<Job>>,
-    queued: Receiver<Job>,
+    jobs: Arc<JobQueue>,
     control: Receiver<Control>,
     gate: Arc<FetchGate>,
     revoke_done: Option<Sender<()>>,
@@ -100,8 +99,7 @@ impl<K: KafkaSide> Coordinator<K> {
             events: channels.events,
             reports: channels.reports,
             answers: channels.commit_answers,
-            jobs: Some(channels.jobs),
-            queued: channels.queued,
+            jobs: channels.jobs,
             control: channels.control,
             gate: channels.gate,
             revoke_done: None,
@@ -140,7 +138,7 @@ impl<K: KafkaSide> Coordinator<K> {
         if let Some(done) = self.revoke_done.take() {
             let _ = done.send(());
         }
-        self.jobs = None; // workers exit once the queue is empty
+        self.jobs.close(); // workers exit once the queue is empty
         let kafka = &self.kafka;
         self.core
             .publish_stats(Instant::now(), |tp| kafka.end_offset(tp));
@@ -250,7 +248,9 @@ impl<K: KafkaSide> Coordinator<K> {
                 outcome,
                 elapsed,
             } => {
-                self.core.observe_duration(elapsed);
+                if let Some(elapsed) = elapsed {
+                    self.core.observe_duration(elapsed);
+                }
                 self.core.on_processed(now, job, outcome)
             }
             Report::DeadLettered { job, result } => self.core.on_dead_lettered(now, job, result),
@@ -286,10 +286,7 @@ impl<K: KafkaSide> Coordinator<K> {
                     }
                 }
                 Effect::TakeBackQueued => {
-                    let mut back = Vec::new();
-                    while let Ok(job) = self.queued.try_recv() {
-                        back.push(job);
-                    }
+                    let back = self.jobs.take_all();
                     // Given back in reverse, each to the front: the original order is kept.
                     for job in back.into_iter().rev() {
                         self.core.on_unstarted(job);
@@ -297,20 +294,15 @@ impl<K: KafkaSide> Coordinator<K> {
                 }
             }
         }
-        let in_queue = self.jobs.as_ref().map_or(0, Sender::len);
-        self.gate.set_waiting(self.core.ready_len() + in_queue);
+        self.gate
+            .set_waiting(self.core.ready_len() + self.jobs.len());
     }
 
     fn dispatch(&mut self) {
-        let Some(jobs) = &self.jobs else { return };
-        while let Some(job) = self.core.next_job() {
-            match jobs.try_send(job) {
-                Ok(()) => {}
-                Err(TrySendError::Full(job)) | Err(TrySendError::Disconnected(job)) => {
-                    self.core.unsend(job);
-                    break;
-                }
-            }
+        if self.core.ready_len() == 0 || self.jobs.is_full() {
+            return;
         }
+        let core = &mut self.core;
+        self.jobs.fill(|| core.next_job());
     }
 }

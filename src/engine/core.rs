@@ -231,14 +231,6 @@ impl Core {
         None
     }
 
-    /// Puts back a job [`Core::next_job`] returned that could not be handed to a worker.
-    pub fn unsend(&mut self, job: Job) {
-        if let Some(state) = self.partitions.for_job(&job) {
-            state.outstanding -= 1;
-            self.ready.push_front(job);
-        }
-    }
-
     /// Jobs ready for a worker and not yet taken.
     pub fn ready_len(&self) -> usize {
         self.ready.len()
@@ -745,8 +737,7 @@ impl Core {
         c.inflight.store(inflight, Ordering::Relaxed);
         if let Some(m) = &c.metrics {
             let workers = self.s.workers.max(1) as f64;
-            m.worker_utilization
-                .set(c.busy.load(Ordering::Relaxed) as f64 / workers);
+            m.worker_utilization.set(c.busy.count() as f64 / workers);
         }
         c.queued.store(
             waiting + self.ready.len() + self.retries.len(),
@@ -1105,7 +1096,7 @@ mod tests {
         let t0 = Instant::now();
         let core = Core::new(
             c.pool_settings().unwrap(),
-            Arc::new(Counters::new(false)),
+            Arc::new(Counters::new(false, 0)),
             1,
             t0,
         );

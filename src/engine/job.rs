@@ -47,7 +47,8 @@ pub(crate) enum Report {
     Processed {
         job: Job,
         outcome: Outcome,
-        elapsed: Duration,
+        /// Processing time, when metrics record it.
+        elapsed: Option<Duration>,
     },
     /// The dead-letter topic acknowledged (or refused) a copy of a message.
     DeadLettered {

@@ -1,7 +1,6 @@
 //! Per-partition state owned by the coordinator: the tracker, the ordering gate, what commit
 //! metadata says is already finished, and the backpressure flag.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -91,19 +90,43 @@ impl PartitionState {
     }
 }
 
-/// The assigned partitions, found by topic name and partition number without allocating.
+/// The assigned partitions, found by topic name and partition number without allocating or
+/// hashing: a short list of topics (looked up by pointer first: messages share their topic's
+/// `Arc<str>`, then by name), each with its partitions indexed by partition number. Kafka numbers
+/// a topic's partitions 0..n, so the index is dense.
 #[derive(Default)]
 pub(crate) struct Partitions {
-    by_topic: HashMap<Arc<str>, HashMap<i32, PartitionState>>,
+    topics: Vec<TopicSlots>,
+}
+
+struct TopicSlots {
+    topic: Arc<str>,
+    /// Indexed by partition number.
+    slots: Vec<Option<Box<PartitionState>>>,
+    assigned: usize,
 }
 
 impl Partitions {
+    fn topic_index(&self, topic: &str) -> Option<usize> {
+        let ptr = topic.as_ptr();
+        self.topics
+            .iter()
+            .position(|t| t.topic.as_ptr() == ptr && t.topic.len() == topic.len())
+            .or_else(|| self.topics.iter().position(|t| &*t.topic == topic))
+    }
+
     pub fn get_mut(&mut self, topic: &str, partition: i32) -> Option<&mut PartitionState> {
-        self.by_topic.get_mut(topic)?.get_mut(&partition)
+        let t = self.topic_index(topic)?;
+        let slot = self.topics[t]
+            .slots
+            .get_mut(usize::try_from(partition).ok()?)?;
+        slot.as_deref_mut()
     }
 
     pub fn get(&self, topic: &str, partition: i32) -> Option<&PartitionState> {
-        self.by_topic.get(topic)?.get(&partition)
+        let t = self.topic_index(topic)?;
+        let slot = self.topics[t].slots.get(usize::try_from(partition).ok()?)?;
+        slot.as_deref()
     }
 
     /// The state a job belongs to, if that partition is still assigned in the job's epoch.
@@ -121,28 +144,100 @@ impl Partitions {
         self.current_mut(job.msg.topic(), job.msg.partition(), job.epoch)
     }
 
+    /// Adds (or replaces) a partition's state. A negative partition number (never assigned by
+    /// Kafka) is not kept.
     pub fn insert(&mut self, state: PartitionState) {
-        let topic = state.tp.topic.clone();
-        self.by_topic
-            .entry(topic)
-            .or_default()
-            .insert(state.tp.partition, state);
+        let Ok(p) = usize::try_from(state.tp.partition) else {
+            tracing::warn!(topic = %state.tp.topic, partition = state.tp.partition,
+                "negative partition number; not tracked");
+            return;
+        };
+        let t = match self.topic_index(&state.tp.topic) {
+            Some(t) => t,
+            None => {
+                self.topics.push(TopicSlots {
+                    topic: state.tp.topic.clone(),
+                    slots: Vec::new(),
+                    assigned: 0,
+                });
+                self.topics.len() - 1
+            }
+        };
+        let topic = &mut self.topics[t];
+        if topic.slots.len() <= p {
+            topic.slots.resize_with(p + 1, || None);
+        }
+        if topic.slots[p].replace(Box::new(state)).is_none() {
+            topic.assigned += 1;
+        }
     }
 
     pub fn remove(&mut self, tp: &TopicPartition) -> Option<PartitionState> {
-        let parts = self.by_topic.get_mut(&*tp.topic)?;
-        let state = parts.remove(&tp.partition);
-        if parts.is_empty() {
-            self.by_topic.remove(&*tp.topic);
+        let t = self.topic_index(&tp.topic)?;
+        let topic = &mut self.topics[t];
+        let state = topic
+            .slots
+            .get_mut(usize::try_from(tp.partition).ok()?)?
+            .take()?;
+        topic.assigned -= 1;
+        if topic.assigned == 0 {
+            self.topics.swap_remove(t);
         }
-        state
+        Some(*state)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &PartitionState> {
-        self.by_topic.values().flat_map(|p| p.values())
+        self.topics
+            .iter()
+            .flat_map(|t| t.slots.iter().filter_map(|s| s.as_deref()))
     }
 
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut PartitionState> {
-        self.by_topic.values_mut().flat_map(|p| p.values_mut())
+        self.topics
+            .iter_mut()
+            .flat_map(|t| t.slots.iter_mut().filter_map(|s| s.as_deref_mut()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(topic: &Arc<str>, partition: i32, epoch: u64) -> PartitionState {
+        let tp = TopicPartition {
+            topic: topic.clone(),
+            partition,
+        };
+        PartitionState::new(tp, epoch, None, Default::default())
+    }
+
+    #[test]
+    fn finds_by_name_and_number_and_forgets_removed_ones() {
+        let (a, b): (Arc<str>, Arc<str>) = (Arc::from("a"), Arc::from("b"));
+        let mut p = Partitions::default();
+        p.insert(state(&a, 3, 1));
+        p.insert(state(&b, 0, 2));
+        p.insert(state(&a, 0, 3));
+        assert_eq!(p.get("a", 3).map(|s| s.epoch), Some(1));
+        assert_eq!(p.get("a", 0).map(|s| s.epoch), Some(3));
+        assert_eq!(p.get(&b, 0).map(|s| s.epoch), Some(2));
+        assert!(p.get("a", 1).is_none() && p.get("a", 9).is_none() && p.get("a", -1).is_none());
+        assert!(p.get("c", 0).is_none());
+        assert_eq!(p.iter().count(), 3);
+        p.insert(state(&a, 3, 4));
+        assert_eq!(p.iter().count(), 3, "replaced, not added");
+        assert_eq!(p.current_mut("a", 3, 4).map(|s| s.epoch), Some(4));
+        assert!(p.current_mut("a", 3, 1).is_none(), "stale epoch");
+        let tp = |t: &Arc<str>, partition| TopicPartition {
+            topic: t.clone(),
+            partition,
+        };
+        assert_eq!(p.remove(&tp(&b, 0)).map(|s| s.epoch), Some(2));
+        assert!(p.remove(&tp(&b, 0)).is_none());
+        assert!(p.get("b", 0).is_none());
+        assert_eq!(p.remove(&tp(&a, 3)).map(|s| s.epoch), Some(4));
+        assert_eq!(p.iter_mut().count(), 1);
+        p.insert(state(&b, 1, 5));
+        assert_eq!(p.get("b", 1).map(|s| s.epoch), Some(5));
     }
 }

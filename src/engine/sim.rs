@@ -133,7 +133,7 @@ impl Sim {
         let s = settings(&mut rng);
         let n = rng.usize(1..=3);
         let t0 = Instant::now();
-        let counters = Arc::new(Counters::new(false));
+        let counters = Arc::new(Counters::new(false, 0));
         let core = Core::new(s.clone(), counters, rng.u64(..), t0);
         let mut logs = Vec::new();
         let mut committed = Vec::new();

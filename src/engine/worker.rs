@@ -1,61 +1,177 @@
 //! Worker threads: take jobs, run the user's processor, report outcomes.
 //!
-//! Idle workers cost nothing: at most one of them (the *leader*) waits on the job channel; the
-//! others sleep in a [`Lobby`] until the leader takes a job and hands the waiting role on. A
-//! channel receiver spins and yields for a while before it sleeps, and every waiting receiver is
-//! a wake-up candidate the sender scans; with hundreds of idle workers on the channel at once,
-//! that cost more CPU than the work itself at partial load (about twice the CPU per message with
-//! 1,000 workers) and starved other threads for up to a second.
+//! Idle workers cost nothing: they sleep on the [`JobQueue`]'s condition variable, and the
+//! coordinator wakes exactly as many of them as it queued jobs (never more than sleep), so a job
+//! costs one wake-up at most and a busy worker that finds the next job queued takes it without
+//! any. Nobody spins: a channel receiver spins and yields before it sleeps, and with hundreds of
+//! idle workers that cost more CPU than the work itself at partial load.
 
+use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use crossbeam_channel::{Receiver, RecvError, Sender, TryRecvError};
+use crossbeam_channel::{Receiver, Sender};
 
 use crate::engine::job::{Job, Report};
 use crate::error::Error;
+use crate::observe::stats::BusyWorkers;
 use crate::outcome::Delivery;
 
 /// The processor as the workers hold it: it receives a [`Delivery`] and completes it now or later.
 pub(crate) type Processor = Arc<dyn Fn(Delivery) + Send + Sync>;
 
-/// A fixed set of worker threads fed by one bounded job channel.
+/// The bounded queue of jobs between the coordinator and the workers.
+///
+/// The coordinator fills it in batches ([`JobQueue::fill`]) under one lock and then wakes one
+/// sleeping worker per queued job; a worker takes the next job under the same lock, or sleeps when
+/// there is none. The coordinator can take back every job not started yet
+/// ([`JobQueue::take_all`]) and close the queue: workers then finish what is queued and exit.
+pub(crate) struct JobQueue<T = Job> {
+    state: Mutex<QueueState<T>>,
+    wake: Condvar,
+    capacity: usize,
+    /// Mirror of the queue length (written under the lock) for a lock-free look.
+    len: AtomicUsize,
+    /// Wake-ups the queueing side has sent (tests).
+    #[cfg(test)]
+    wakes_sent: AtomicUsize,
+}
+
+struct QueueState<T> {
+    jobs: VecDeque<T>,
+    closed: bool,
+    /// Workers asleep on the condition variable.
+    sleeping: usize,
+}
+
+impl<T> JobQueue<T> {
+    pub fn new(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        Self {
+            state: Mutex::new(QueueState {
+                jobs: VecDeque::with_capacity(capacity),
+                closed: false,
+                sleeping: 0,
+            }),
+            wake: Condvar::new(),
+            capacity,
+            len: AtomicUsize::new(0),
+            #[cfg(test)]
+            wakes_sent: AtomicUsize::new(0),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, QueueState<T>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues jobs from `next` while there is room (and the queue is open); returns how many.
+    /// Wakes one sleeping worker per queued job.
+    pub fn fill(&self, mut next: impl FnMut() -> Option<T>) -> usize {
+        let (queued, wake) = {
+            let mut st = self.lock();
+            if st.closed {
+                return 0;
+            }
+            let mut queued = 0;
+            while st.jobs.len() < self.capacity {
+                let Some(job) = next() else { break };
+                st.jobs.push_back(job);
+                queued += 1;
+            }
+            self.len.store(st.jobs.len(), Ordering::Relaxed);
+            (queued, queued.min(st.sleeping))
+        };
+        // Outside the lock, so a woken worker does not block on it at once. Each woken worker
+        // takes a job or finds that another one already did.
+        for _ in 0..wake {
+            self.wake.notify_one();
+        }
+        #[cfg(test)]
+        self.wakes_sent.fetch_add(wake, Ordering::Relaxed);
+        queued
+    }
+
+    /// Whether the queue is full.
+    pub fn is_full(&self) -> bool {
+        self.len() >= self.capacity
+    }
+
+    /// Jobs queued and not taken by a worker yet.
+    pub fn len(&self) -> usize {
+        self.len.load(Ordering::Relaxed)
+    }
+
+    /// Takes back every job no worker has started, in queue order.
+    pub fn take_all(&self) -> Vec<T> {
+        let mut st = self.lock();
+        self.len.store(0, Ordering::Relaxed);
+        st.jobs.drain(..).collect()
+    }
+
+    /// No more jobs: workers finish what is queued and exit.
+    pub fn close(&self) {
+        self.lock().closed = true;
+        self.wake.notify_all();
+    }
+
+    /// The next job for a worker (sleeping while there is none), or `None` once the queue is
+    /// closed and empty.
+    pub fn next(&self) -> Option<T> {
+        let mut st = self.lock();
+        loop {
+            if let Some(job) = st.jobs.pop_front() {
+                self.len.store(st.jobs.len(), Ordering::Relaxed);
+                return Some(job);
+            }
+            if st.closed {
+                return None;
+            }
+            st.sleeping += 1;
+            st = self.wake.wait(st).unwrap_or_else(|e| e.into_inner());
+            st.sleeping -= 1;
+        }
+    }
+}
+
+/// A fixed set of worker threads fed by one [`JobQueue`].
 pub(crate) struct WorkerPool {
     handles: Vec<JoinHandle<()>>,
     exited: Receiver<()>,
 }
 
 impl WorkerPool {
-    /// Starts `n` workers. They run until the job channel is closed and empty.
+    /// Starts `n` workers. They run until the job queue is closed and empty.
     pub fn start(
         n: usize,
-        jobs: Receiver<Job>,
+        jobs: Arc<JobQueue>,
         reports: Sender<Report>,
         processor: Processor,
-        busy: Arc<AtomicUsize>,
+        busy: Arc<BusyWorkers>,
+        timed: bool,
     ) -> Result<Self, Error> {
         let (exit_tx, exited) = crossbeam_channel::bounded(n);
         let mut handles = Vec::with_capacity(n);
-        let lobby = Arc::new(Lobby::default());
         for i in 0..n {
-            let (jobs, reports, processor, busy, exit_tx, lobby) = (
+            let (jobs, processor, busy, exit_tx) = (
                 jobs.clone(),
-                reports.clone(),
                 processor.clone(),
                 busy.clone(),
                 exit_tx.clone(),
-                lobby.clone(),
             );
+            // One sender per worker, shared by its deliveries: a delivery costs no clone of the
+            // pool-wide sender (whose count every worker would update).
+            let reports = Arc::new(reports.clone());
             let handle = std::thread::Builder::new()
                 .name(format!("burrow-worker-{i}"))
                 .spawn(move || {
-                    while let Some(job) = lobby.next_job(&jobs) {
-                        busy.fetch_add(1, Ordering::Relaxed);
-                        run_one(&processor, Delivery::new(job, reports.clone()));
-                        busy.fetch_sub(1, Ordering::Relaxed);
+                    while let Some(job) = jobs.next() {
+                        busy.set(i, true);
+                        run_one(&processor, Delivery::new(job, reports.clone(), timed));
+                        busy.set(i, false);
                     }
                     let _ = exit_tx.send(());
                 })
@@ -88,100 +204,6 @@ impl WorkerPool {
     }
 }
 
-/// Where idle workers wait, so that only one of them at a time waits on the job channel.
-///
-/// Invariant: while workers sleep here, either a leader waits on the channel, or a worker that
-/// just took a job wakes one sleeper (which takes the next job or becomes the leader). So a
-/// burst of jobs wakes sleepers one after another, one per job, and an idle pool has exactly one
-/// thread on the channel.
-#[derive(Default)]
-struct Lobby {
-    state: Mutex<LobbyState>,
-    wake: Condvar,
-    /// Mirror of `LobbyState::sleeping` (written under the lock) for a lock-free check.
-    sleepers: AtomicUsize,
-}
-
-#[derive(Default)]
-struct LobbyState {
-    /// A worker is waiting on the job channel.
-    leader: bool,
-    /// The job channel is closed and empty: every worker exits.
-    closed: bool,
-    /// Workers asleep in the lobby.
-    sleeping: usize,
-}
-
-impl Lobby {
-    /// The next job for a worker, or `None` once the job channel is closed and drained.
-    fn next_job<T>(&self, jobs: &Receiver<T>) -> Option<T> {
-        loop {
-            // Busy pool: take the next job without any waiting.
-            match jobs.try_recv() {
-                Ok(job) => {
-                    self.hand_on();
-                    return Some(job);
-                }
-                Err(TryRecvError::Disconnected) => {
-                    // Release every sleeper: the one woken to take over may be the only one
-                    // awake, and it must not leave the others asleep on a closed channel.
-                    let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-                    st.closed = true;
-                    self.wake.notify_all();
-                    return None;
-                }
-                Err(TryRecvError::Empty) => {}
-            }
-            {
-                let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-                if st.closed {
-                    return None;
-                }
-                if st.leader {
-                    st.sleeping += 1;
-                    self.sleepers.store(st.sleeping, Ordering::Relaxed);
-                    while st.leader && !st.closed {
-                        st = self.wake.wait(st).unwrap_or_else(|e| e.into_inner());
-                    }
-                    st.sleeping -= 1;
-                    self.sleepers.store(st.sleeping, Ordering::Relaxed);
-                    // Closed, or nobody on the channel: look at it again.
-                    continue;
-                }
-                st.leader = true;
-            }
-            let got = jobs.recv();
-            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            st.leader = false;
-            match got {
-                Ok(job) => {
-                    if st.sleeping > 0 {
-                        self.wake.notify_one();
-                    }
-                    return Some(job);
-                }
-                Err(RecvError) => {
-                    st.closed = true;
-                    self.wake.notify_all();
-                    return None;
-                }
-            }
-        }
-    }
-
-    /// A job was taken without a leader's hand-over: if workers sleep and nobody waits on the
-    /// channel, wake one, so the jobs behind this one (or the next to come) are not left waiting.
-    fn hand_on(&self) {
-        if self.sleepers.load(Ordering::Relaxed) == 0 {
-            return;
-        }
-        let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if !st.leader && st.sleeping > 0 {
-            self.wake.notify_one();
-        }
-    }
-}
-
 /// The message of a caught panic.
 pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
     panic
@@ -209,37 +231,42 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    /// Idle workers sleep in the lobby: one leader waits on the channel, every job is taken by
-    /// exactly one worker, and closing the channel releases them all.
+    fn sleeping<T>(q: &JobQueue<T>) -> usize {
+        q.lock().sleeping
+    }
+
+    fn settle<T>(q: &JobQueue<T>, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while sleeping(q) != n {
+            assert!(Instant::now() < deadline, "workers did not go to sleep");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Every job is taken by exactly one worker, the queue never holds more than its capacity,
+    /// and closing it lets the workers finish what is queued and exit.
     #[test]
-    fn one_leader_waits_and_every_job_is_taken_once() {
-        let (tx, rx) = crossbeam_channel::bounded::<u32>(16);
-        let lobby = Arc::new(Lobby::default());
+    fn every_job_is_taken_once_and_close_drains() {
+        let q = Arc::new(JobQueue::<u32>::new(16));
         let taken = Arc::new(Mutex::new(Vec::new()));
         let handles: Vec<_> = (0..8)
             .map(|_| {
-                let (rx, lobby, taken) = (rx.clone(), lobby.clone(), taken.clone());
+                let (q, taken) = (q.clone(), taken.clone());
                 std::thread::spawn(move || {
-                    while let Some(j) = lobby.next_job(&rx) {
+                    while let Some(j) = q.next() {
                         taken.lock().unwrap().push(j);
                     }
                 })
             })
             .collect();
-        // All idle: one leader on the channel, seven asleep in the lobby.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while lobby.state.lock().unwrap().sleeping != 7 {
-            assert!(
-                Instant::now() < deadline,
-                "workers did not settle in the lobby"
-            );
-            std::thread::sleep(Duration::from_millis(1));
+        settle(&q, 8);
+        let mut next = 0u32;
+        while next < 1000 {
+            q.fill(|| (next < 1000).then(|| (next, next += 1).0));
+            assert!(q.len() <= 16);
+            std::thread::yield_now();
         }
-        assert!(lobby.state.lock().unwrap().leader);
-        for i in 0..1000 {
-            tx.send(i).unwrap();
-        }
-        drop(tx);
+        q.close();
         for h in handles {
             h.join().unwrap();
         }
@@ -249,20 +276,18 @@ mod tests {
     }
 
     /// A burst of jobs reaches every idle worker: N jobs that each wait until all N are running
-    /// finish only if N workers take them at once (sleepers are woken one per job).
+    /// finish only if N workers take them at once (one sleeper is woken per job).
     #[test]
     fn a_burst_wakes_as_many_sleepers_as_there_are_jobs() {
         const N: usize = 32;
-        let (tx, rx) = crossbeam_channel::bounded::<()>(N);
-        let lobby = Arc::new(Lobby::default());
+        let q = Arc::new(JobQueue::<()>::new(N));
         let running = Arc::new((Mutex::new(0usize), Condvar::new()));
         let all_met = Arc::new(AtomicUsize::new(0));
         let handles: Vec<_> = (0..N)
             .map(|_| {
-                let (rx, lobby, running, all_met) =
-                    (rx.clone(), lobby.clone(), running.clone(), all_met.clone());
+                let (q, running, all_met) = (q.clone(), running.clone(), all_met.clone());
                 std::thread::spawn(move || {
-                    while lobby.next_job(&rx).is_some() {
+                    while q.next().is_some() {
                         let (count, cv) = &*running;
                         let mut n = count.lock().unwrap();
                         *n += 1;
@@ -278,18 +303,10 @@ mod tests {
                 })
             })
             .collect();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while lobby.state.lock().unwrap().sleeping != N - 1 {
-            assert!(
-                Instant::now() < deadline,
-                "workers did not settle in the lobby"
-            );
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        for _ in 0..N {
-            tx.send(()).unwrap();
-        }
-        drop(tx);
+        settle(&q, N);
+        let mut left = N;
+        assert_eq!(q.fill(|| (left > 0).then(|| left -= 1)), N);
+        q.close();
         for h in handles {
             h.join().unwrap();
         }
@@ -298,5 +315,98 @@ mod tests {
             N,
             "every job must have run at the same time as all the others"
         );
+    }
+
+    /// A burst is handed to sleeping workers in parallel: queueing k jobs wakes k sleepers at
+    /// once, from the queueing thread, and no more. (Handing the wake-up on from one woken worker
+    /// to the next serialises a burst behind one scheduling delay per job: on a loaded machine
+    /// a backlog then drained at a few hundred jobs per second while workers slept.)
+    #[test]
+    fn queueing_a_burst_wakes_one_sleeper_per_job_at_once() {
+        const N: usize = 16;
+        let q = Arc::new(JobQueue::<u32>::new(64));
+        let gate = Arc::new(Mutex::new(()));
+        let held = gate.lock().unwrap();
+        let started = Arc::new(AtomicUsize::new(0));
+        let handles: Vec<_> = (0..N)
+            .map(|_| {
+                let (q, gate, started) = (q.clone(), gate.clone(), started.clone());
+                std::thread::spawn(move || {
+                    while q.next().is_some() {
+                        started.fetch_add(1, Ordering::Relaxed);
+                        drop(gate.lock().unwrap());
+                    }
+                })
+            })
+            .collect();
+        settle(&q, N);
+        let mut i = 0;
+        assert_eq!(q.fill(|| (i < 4).then(|| (i, i += 1).0)), 4);
+        assert_eq!(
+            q.wakes_sent.load(Ordering::Relaxed),
+            4,
+            "one wake-up per job"
+        );
+        let mut i = 0;
+        assert_eq!(q.fill(|| (i < 12).then(|| (i, i += 1).0)), 12);
+        assert_eq!(q.wakes_sent.load(Ordering::Relaxed), 16);
+        // Every job is taken by a different worker, all at once (each is held on `gate`).
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while started.load(Ordering::Relaxed) < N {
+            assert!(
+                Instant::now() < deadline,
+                "the burst did not reach every sleeper"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // More jobs than sleepers: no wake-up is wasted on a worker that is not asleep.
+        let mut i = 0;
+        assert_eq!(q.fill(|| (i < 20).then(|| (i, i += 1).0)), 20);
+        assert_eq!(
+            q.wakes_sent.load(Ordering::Relaxed),
+            16,
+            "nobody sleeps: no wake-up"
+        );
+        drop(held);
+        q.close();
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert_eq!(q.len(), 0, "the busy workers took the rest");
+    }
+
+    /// Idle workers cost nothing: with every worker asleep and nothing queued, none of them
+    /// wakes up (a worker that spun or polled would show as awake).
+    #[test]
+    fn idle_workers_stay_asleep() {
+        let q = Arc::new(JobQueue::<()>::new(4));
+        let handles: Vec<_> = (0..64)
+            .map(|_| {
+                let q = q.clone();
+                std::thread::spawn(move || while q.next().is_some() {})
+            })
+            .collect();
+        settle(&q, 64);
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(sleeping(&q), 64);
+        q.close();
+        for h in handles {
+            h.join().unwrap();
+        }
+    }
+
+    /// Jobs no worker started are given back in order; a full queue takes no more.
+    #[test]
+    fn take_all_gives_back_unstarted_jobs_in_order() {
+        let q = JobQueue::<u32>::new(3);
+        let mut it = 0..10;
+        assert_eq!(q.fill(|| it.next()), 3);
+        assert!(q.is_full());
+        assert_eq!(q.fill(|| it.next()), 0);
+        assert_eq!(q.take_all(), vec![0, 1, 2]);
+        assert_eq!(q.len(), 0);
+        q.close();
+        assert_eq!(q.fill(|| Some(9)), 0, "a closed queue takes nothing");
+        assert_eq!(q.next(), None);
     }
 }

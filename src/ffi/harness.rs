@@ -7,6 +7,7 @@
 //! finished.
 
 use std::ffi::c_void;
+use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender};
 
@@ -60,7 +61,11 @@ impl Harness {
     where
         F: FnMut(*const burrow_message) -> burrow_outcome,
     {
-        let delivery = Delivery::new(Job::new(msg, 0, self.next_seq), self.reports_tx.clone());
+        let delivery = Delivery::new(
+            Job::new(msg, 0, self.next_seq),
+            Arc::new(self.reports_tx.clone()),
+            false,
+        );
         self.next_seq += 1;
         let cb = Callback {
             f: trampoline::<F>,

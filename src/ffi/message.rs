@@ -441,7 +441,7 @@ mod tests {
                 }],
                 Timestamp::CreateTime(7),
             );
-        let delivery = Delivery::new(Job::new(msg, 0, 0), tx);
+        let delivery = Delivery::new(Job::new(msg, 0, 0), std::sync::Arc::new(tx), false);
         let handle = burrow_message::new(delivery);
         let before = handle.view();
         // Move the delivery out of the handle and onto the heap, as burrow_message_defer does.

@@ -493,6 +493,7 @@ mod tests {
     fn glue_overhead_per_message() {
         const N: usize = 2_000_000;
         let (tx, rx) = crossbeam_channel::unbounded();
+        let tx = std::sync::Arc::new(tx);
         let msg = Message::new(
             "bench",
             0,
@@ -500,7 +501,7 @@ mod tests {
             Some(b"key".to_vec()),
             Some(b"value".to_vec()),
         );
-        let make = |i: usize| Delivery::new(Job::new(msg.clone(), 0, i as u64), tx.clone());
+        let make = |i: usize| Delivery::new(Job::new(msg.clone(), 0, i as u64), tx.clone(), false);
         let rust = |d: Delivery| {
             black_box(d.message());
             d.complete(Outcome::Done);

@@ -1,6 +1,6 @@
 //! Counters shared between the coordinator and the public API, and the snapshot users read.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -115,7 +115,7 @@ pub(crate) struct Counters {
     pub revoke_timeouts: AtomicU64,
     pub halts: AtomicU64,
     pub workers: AtomicUsize,
-    pub busy: Arc<AtomicUsize>,
+    pub busy: Arc<BusyWorkers>,
     pub queued: AtomicUsize,
     pub inflight: AtomicUsize,
     pub partitions: Mutex<Vec<PartitionStats>>,
@@ -123,10 +123,47 @@ pub(crate) struct Counters {
     pub metrics: Option<Metrics>,
 }
 
+/// Which workers are inside the processor: one flag per worker, each on its own cache line, so
+/// a worker's update never contends with another's (a shared counter bounced between cores on
+/// every message). Read by the stats only.
+#[derive(Default)]
+pub(crate) struct BusyWorkers {
+    flags: Box<[Padded]>,
+}
+
+#[repr(align(128))]
+#[derive(Default)]
+struct Padded(AtomicBool);
+
+impl BusyWorkers {
+    /// Flags for `n` workers.
+    pub fn new(n: usize) -> Self {
+        Self {
+            flags: (0..n).map(|_| Padded::default()).collect(),
+        }
+    }
+
+    /// Marks worker number `worker` as inside the processor (or not).
+    pub fn set(&self, worker: usize, busy: bool) {
+        if let Some(f) = self.flags.get(worker) {
+            f.0.store(busy, Ordering::Relaxed);
+        }
+    }
+
+    /// Workers inside the processor now.
+    pub fn count(&self) -> usize {
+        self.flags
+            .iter()
+            .filter(|f| f.0.load(Ordering::Relaxed))
+            .count()
+    }
+}
+
 impl Counters {
-    pub fn new(metrics: bool) -> Self {
+    pub fn new(metrics: bool, workers: usize) -> Self {
         Self {
             metrics: metrics.then(Metrics::new),
+            busy: Arc::new(BusyWorkers::new(workers)),
             ..Self::default()
         }
     }
@@ -159,7 +196,7 @@ impl Counters {
             revoke_timeouts: get(&self.revoke_timeouts),
             halts: get(&self.halts),
             workers: self.workers.load(Ordering::Relaxed),
-            workers_busy: self.busy.load(Ordering::Relaxed),
+            workers_busy: self.busy.count(),
             jobs_queued: self.queued.load(Ordering::Relaxed),
             messages_inflight: self.inflight.load(Ordering::Relaxed),
             partitions: self

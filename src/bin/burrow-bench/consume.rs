@@ -216,6 +216,19 @@ fn rust(args: &ConsumeArgs, tally: &Arc<Tally>, deadline: Instant) -> Result<boo
         })
     };
     let all = watcher.join().map_err(|_| "watcher panicked")?;
+    // What the pool saw besides the records: a rebalance, a paused partition or a replay shows
+    // in the latency figures, so it is named next to them.
+    let s = pool.stats();
+    eprintln!(
+        "burrow-bench consume: rust pool: processed {} rebalances {} partition pauses {} \
+         late results {} skipped from metadata {} commits {}",
+        s.messages_processed,
+        s.rebalances,
+        s.partition_pauses,
+        s.late_results_discarded,
+        s.messages_skipped_from_metadata,
+        s.offsets_committed
+    );
     result.map_err(|e| e.to_string())?;
     Ok(all)
 }

@@ -375,7 +375,8 @@ fn bench(args: BenchArgs) -> Result<bool, String> {
     Ok(ok)
 }
 
-/// `go build -tags dynamic` of benches/go-driver against the library staged by `make stage`.
+/// `go build` of benches/go-driver against the library staged by `make stage` (`-tags dynamic`:
+/// without it the binding links its vendored archive, which is not this tree's code).
 fn build_go_driver(out: &std::path::Path) -> Result<PathBuf, String> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let stage = root.join("bindings/c/build/stage-release");
@@ -389,8 +390,6 @@ fn build_go_driver(out: &std::path::Path) -> Result<PathBuf, String> {
         .map_err(|e| e.to_string())?
         .join("burrow-go-driver");
     let status = Command::new("go")
-        // -tags dynamic: link the staged library (this build), not the archive vendored in
-        // bindings/go, so that the C and Go paths measure the same library.
         .args(["build", "-tags", "dynamic", "-o"])
         .arg(&bin)
         .arg(".")
