@@ -182,7 +182,7 @@ fn check(t: &PartitionTracker, m: &Model) -> Result<(), TestCaseError> {
     let done_above: Vec<i64> = m
         .offsets
         .iter()
-        .filter(|(&o, &d)| d && point.map_or(true, |p| o >= p))
+        .filter(|(&o, &d)| d && point.is_none_or(|p| o >= p))
         .map(|(&o, _)| o)
         .collect();
     prop_assert_eq!(t.done_above_commit_point().collect::<Vec<_>>(), done_above);
@@ -276,7 +276,7 @@ fn run_ops(start: i64, committed_known: bool, ops: &[Op]) -> Result<(), TestCase
                 };
                 if let Some(value) = value {
                     t.commit_offset(value);
-                    if value >= 0 && m.last_committed.map_or(true, |c| value > c) {
+                    if value >= 0 && m.last_committed.is_none_or(|c| value > c) {
                         m.last_committed = Some(value);
                     }
                 }

@@ -812,7 +812,7 @@ impl Core {
         let drained = r.partitions.iter().all(|tp| {
             self.partitions
                 .get(&tp.topic, tp.partition)
-                .map_or(true, |s| s.outstanding == 0)
+                .is_none_or(|s| s.outstanding == 0)
         });
         if !drained && now < r.deadline {
             return;

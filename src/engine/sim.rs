@@ -438,7 +438,7 @@ impl Sim {
                     if o >= part.offset {
                         break;
                     }
-                    let below_start = self.committed[i].as_ref().map_or(true, |(c, _)| o >= *c);
+                    let below_start = self.committed[i].as_ref().is_none_or(|(c, _)| o >= *c);
                     if below_start && !self.is_finished(i as i32, o) && self.was_delivered(i, o) {
                         self.fail(&format!(
                             "partition {i}: commit of {} passes unfinished offset {o}",
@@ -497,10 +497,7 @@ impl Sim {
                     self.assigned[i]
                         && !self.paused[i]
                         && self.cursor[i] < self.logs[i].offsets.len()
-                        && self
-                            .revoke_pending
-                            .as_ref()
-                            .map_or(true, |r| !r.contains(&i))
+                        && self.revoke_pending.as_ref().is_none_or(|r| !r.contains(&i))
                 })
                 .collect();
             if open.is_empty() {
@@ -567,10 +564,7 @@ impl Sim {
                 let free: Vec<usize> = (0..self.partitions.len())
                     .filter(|&i| {
                         !self.assigned[i]
-                            && self
-                                .revoke_pending
-                                .as_ref()
-                                .map_or(true, |r| !r.contains(&i))
+                            && self.revoke_pending.as_ref().is_none_or(|r| !r.contains(&i))
                     })
                     .collect();
                 if !free.is_empty() {

@@ -231,7 +231,7 @@ impl PartitionTracker {
         if offset < 0 {
             return;
         }
-        if self.last_committed.map_or(true, |c| offset > c) {
+        if self.last_committed.is_none_or(|c| offset > c) {
             self.last_committed = Some(offset);
         }
     }
