@@ -276,6 +276,11 @@ typedef struct burrow_mock_header {
 typedef burrow_outcome (*burrow_process_fn)(void *userdata, const struct burrow_message *msg);
 
 /**
+ * The stopping callback (see `burrow_pool_set_stopping_callback`).
+ */
+typedef void (*burrow_stopping_fn)(void *userdata);
+
+/**
  * Counters of a pool, filled by `burrow_pool_stats`.
  *
  * Versioning: set `struct_size = sizeof(burrow_stats)` before the call. The library fills only
@@ -787,6 +792,34 @@ burrow_result burrow_pool_subscribe(struct burrow_pool *pool, const char *const 
  * concurrently with `userdata`; `errstr` NULL or `errstr_size` writable bytes.
  */
 burrow_result burrow_pool_run(struct burrow_pool *pool, burrow_process_fn process, void *userdata, char *errstr, size_t errstr_size);
+
+/**
+ * Sets the callback called **once per run as soon as the pool begins to stop**, whatever the
+ * reason: `burrow_pool_stop`, a halt by the failure policy (`burrow.on.failure=halt`, or
+ * `burrow.max.consecutive.errors`), a fatal consumer error. From then on no message is handed
+ * to the process callback; messages in progress (including deferred ones) have
+ * `burrow.shutdown.timeout.ms` to finish, then the final commit is made and `burrow_pool_run`
+ * returns the run's result. A caller that finishes messages elsewhere (deferred completions
+ * served by its own threads, goroutines, an event loop) uses it to stop feeding that work and
+ * to cancel what outlives the timeout, without waiting for `burrow_pool_run` to return.
+ *
+ * Threading: `stopping(userdata)` is called exactly once for a run that started, on a library
+ * thread (the pool's coordinator; for a run stopped before it polled, the thread calling
+ * `burrow_pool_run`), concurrently with process callbacks, and always before
+ * `burrow_pool_run` returns; `userdata` must stay valid until then. It must return quickly
+ * (the pool makes no progress while it runs) and must not block on a process callback. Inside
+ * it you may call `burrow_pool_stop`, `burrow_pool_stats`, `burrow_pool_metrics_text` and the
+ * completion functions; you MUST NOT call `burrow_pool_free` or `burrow_pool_run`.
+ *
+ * Call before `burrow_pool_run`; a later call replaces the callback, `stopping` NULL removes
+ * it. Returns `BURROW_RESULT_OK`, or `BURROW_RESULT_ALREADY_RUN` once the run has started (the
+ * callback is then not changed).
+ *
+ * # Safety
+ * `pool` must be a live pool; `stopping` must be safe to call from another thread with
+ * `userdata`.
+ */
+burrow_result burrow_pool_set_stopping_callback(struct burrow_pool *pool, burrow_stopping_fn stopping, void *userdata);
 
 /**
  * Asks the pool to stop: it stops polling, waits (up to `burrow.shutdown.timeout.ms`) for the
