@@ -291,7 +291,10 @@ func TestHaltWithProcessFuncsWaitingOnCtx(t *testing.T) {
 	topic, group := names(t)
 	fill(t, topic, 1, 20, 20)
 	c := testConfig(t)
-	c.NumWorkers = 2
+	// More goroutines than messages: the library hands messages over from several threads at
+	// once, so with fewer goroutines the later offsets could take them all and wait on their ctx
+	// while offset 0, the one that fails, waits for a goroutine.
+	c.NumWorkers = 32
 	c.ShutdownTimeout = time.Second
 	c.CommitInterval = time.Hour
 	c.CommitBatchSize = 1_000_000
