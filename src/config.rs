@@ -50,7 +50,9 @@ pub struct PoolSettings {
     /// `burrow.workers`: worker threads running the processor.
     pub workers: usize,
     /// `burrow.job.queue.size`: messages that may wait for a free worker; while that many wait,
-    /// the pool holds off fetching more.
+    /// the pool holds off fetching more. Unset: 1000, or 4 × `burrow.workers` when that is
+    /// larger (many slow workers finish a queue of 1000 in a few milliseconds, and a queue that
+    /// runs dry leaves them idle while the next messages are fetched).
     pub job_queue_size: usize,
     /// `burrow.result.queue.size`: finished jobs waiting for the coordinator.
     pub result_queue_size: usize,
@@ -121,7 +123,8 @@ const KEYS: &[KeySpec] = &[
     },
     KeySpec {
         key: "burrow.job.queue.size",
-        default: Some("1000"),
+        // Unset: 1000, or 4 × burrow.workers when larger (see `PoolSettings::job_queue_size`).
+        default: None,
         kind: Kind::Int {
             min: 1,
             max: 10_000_000,
@@ -414,7 +417,10 @@ impl Config {
         };
         let settings = PoolSettings {
             workers: int("burrow.workers") as usize,
-            job_queue_size: int("burrow.job.queue.size") as usize,
+            job_queue_size: match self.values.get("burrow.job.queue.size") {
+                Some(_) => int("burrow.job.queue.size") as usize,
+                None => default_job_queue_size(int("burrow.workers") as usize),
+            },
             result_queue_size: int("burrow.result.queue.size") as usize,
             commit_interval: ms("burrow.commit.interval.ms"),
             commit_batch_size: int("burrow.commit.batch.size") as usize,
@@ -623,6 +629,11 @@ fn check_group_protocol(values: &BTreeMap<String, String>) -> Result<(), ConfigE
     Ok(())
 }
 
+/// `burrow.job.queue.size` when unset: 1000, or 4 jobs per worker when that is more.
+fn default_job_queue_size(workers: usize) -> usize {
+    1000.max(workers.saturating_mul(4))
+}
+
 fn check_kafka_key(key: &str, value: &str) -> Result<(), ConfigError> {
     if FORCED_FALSE.contains(&key) && parse_bool(value) != Some(false) {
         return Err(ConfigError::new(
@@ -676,6 +687,15 @@ mod tests {
         let s = Config::new().pool_settings().unwrap();
         assert_eq!(s.workers, 10);
         assert_eq!(s.job_queue_size, 1000);
+        let mut many = Config::new();
+        many.set("burrow.workers", "1000").unwrap();
+        assert_eq!(many.pool_settings().unwrap().job_queue_size, 4000);
+        many.set("burrow.job.queue.size", "10").unwrap();
+        assert_eq!(
+            many.pool_settings().unwrap().job_queue_size,
+            10,
+            "a value set wins"
+        );
         assert_eq!(s.result_queue_size, 1000);
         assert_eq!(s.commit_interval, Duration::from_secs(5));
         assert_eq!(s.commit_batch_size, 1000);

@@ -164,14 +164,25 @@ impl<K: KafkaSide> Coordinator<K> {
             .next_wake()
             .map_or(self.next_tick, |w| w.min(self.next_tick));
         let timeout = wake.saturating_duration_since(now);
+        // While the workers have half a queue of jobs, reports can wait for the doorbell (the
+        // queue running low), a timer or another event, and are then taken in one batch; while
+        // stopping or revoking, every report counts at once.
+        let bell = self.jobs.doorbell().clone();
+        while bell.try_recv().is_ok() {}
+        let prompt = self.core.wants_reports_now() || self.jobs.is_low();
         let (events, reports, answers, control) = (
             self.events.clone(),
-            self.reports.clone(),
+            if prompt {
+                self.reports.clone()
+            } else {
+                never()
+            },
             self.answers.clone(),
             self.control.clone(),
         );
         select! {
             recv(reports) -> r => if let Ok(r) = r { self.on_report(r) },
+            recv(bell) -> _ => {},
             recv(answers) -> a => match a {
                 Ok(a) => self.core.on_commit_answer(Instant::now(), a),
                 Err(_) => {

@@ -291,6 +291,12 @@ impl Core {
         self.phase != Phase::Running
     }
 
+    /// Whether every report should be handled as soon as it arrives (stopping or revoking: the
+    /// drain waits for them). Otherwise reports may wait while the workers have queued work.
+    pub fn wants_reports_now(&self) -> bool {
+        self.phase != Phase::Running || self.revoke.is_some()
+    }
+
     /// Jobs handed out (to workers, deferred completions, the dead-letter producer) and not back.
     pub fn outstanding(&self) -> usize {
         self.partitions.iter().map(|s| s.outstanding).sum()

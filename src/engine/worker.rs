@@ -6,14 +6,14 @@
 //! any. Nobody spins: a channel receiver spins and yields before it sleeps, and with hundreds of
 //! idle workers that cost more CPU than the work itself at partial load.
 
-use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender};
+use crossbeam_queue::ArrayQueue;
 
 use crate::engine::job::{Job, Report};
 use crate::error::Error;
@@ -25,70 +25,89 @@ pub(crate) type Processor = Arc<dyn Fn(Delivery) + Send + Sync>;
 
 /// The bounded queue of jobs between the coordinator and the workers.
 ///
-/// The coordinator fills it in batches ([`JobQueue::fill`]) under one lock and then wakes one
-/// sleeping worker per queued job; a worker takes the next job under the same lock, or sleeps when
-/// there is none. The coordinator can take back every job not started yet
-/// ([`JobQueue::take_all`]) and close the queue: workers then finish what is queued and exit.
+/// The coordinator fills it in batches ([`JobQueue::fill`]) and then wakes one sleeping worker per
+/// queued job; a worker takes the next job without a lock (a busy worker that finds a job queued
+/// never blocks), or sleeps on the condition variable when there is none. The coordinator can take
+/// back every job not started yet ([`JobQueue::take_all`]) and close the queue: workers then finish
+/// what is queued and exit.
+///
+/// While the queue is at least half full the workers have work for a while, and the coordinator
+/// need not wake for every report: it waits on the [`JobQueue::doorbell`] instead, which the
+/// worker whose take brings the queue below half rings. Under load the coordinator then wakes once
+/// per half a queue of reports, not once per report.
 pub(crate) struct JobQueue<T = Job> {
-    state: Mutex<QueueState<T>>,
+    jobs: ArrayQueue<T>,
+    /// Jobs queued: counted up before a push and down after a take, so it is never below what the
+    /// queue holds (only the coordinator pushes, so `len < capacity` leaves room for a push).
+    len: AtomicUsize,
+    closed: AtomicBool,
+    /// Workers asleep on `wake`, or about to be (counted under `lock`).
+    sleepers: AtomicUsize,
+    lock: Mutex<()>,
     wake: Condvar,
     capacity: usize,
-    /// Mirror of the queue length (written under the lock) for a lock-free look.
-    len: AtomicUsize,
+    /// Below this many queued jobs the queue is low ([`JobQueue::is_low`]).
+    low_water: usize,
+    /// Rung (never blocking) when a take brings the queue below `low_water`.
+    bell: Sender<()>,
+    bell_rx: Receiver<()>,
     /// Wake-ups the queueing side has sent (tests).
     #[cfg(test)]
     wakes_sent: AtomicUsize,
 }
 
-struct QueueState<T> {
-    jobs: VecDeque<T>,
-    closed: bool,
-    /// Workers asleep on the condition variable.
-    sleeping: usize,
-}
-
 impl<T> JobQueue<T> {
     pub fn new(capacity: usize) -> Self {
         let capacity = capacity.max(1);
+        let (bell, bell_rx) = crossbeam_channel::bounded(1);
         Self {
-            state: Mutex::new(QueueState {
-                jobs: VecDeque::with_capacity(capacity),
-                closed: false,
-                sleeping: 0,
-            }),
+            jobs: ArrayQueue::new(capacity),
+            len: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
+            sleepers: AtomicUsize::new(0),
+            lock: Mutex::new(()),
             wake: Condvar::new(),
             capacity,
-            len: AtomicUsize::new(0),
+            low_water: capacity.div_ceil(2),
+            bell,
+            bell_rx,
             #[cfg(test)]
             wakes_sent: AtomicUsize::new(0),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, QueueState<T>> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> MutexGuard<'_, ()> {
+        self.lock.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Queues jobs from `next` while there is room (and the queue is open); returns how many.
-    /// Wakes one sleeping worker per queued job.
+    /// Wakes one sleeping worker per queued job. Called by one thread (the coordinator) only.
     pub fn fill(&self, mut next: impl FnMut() -> Option<T>) -> usize {
-        let (queued, wake) = {
-            let mut st = self.lock();
-            if st.closed {
-                return 0;
+        if self.closed.load(Ordering::SeqCst) {
+            return 0;
+        }
+        let mut queued = 0;
+        while self.len.load(Ordering::SeqCst) < self.capacity {
+            let Some(job) = next() else { break };
+            self.len.fetch_add(1, Ordering::SeqCst);
+            if self.jobs.push(job).is_err() {
+                unreachable!("the job queue had room: only the coordinator pushes");
             }
-            let mut queued = 0;
-            while st.jobs.len() < self.capacity {
-                let Some(job) = next() else { break };
-                st.jobs.push_back(job);
-                queued += 1;
+            queued += 1;
+        }
+        if queued == 0 {
+            return 0;
+        }
+        // Pairs with the fence in `next`: either this sees the worker counted as a sleeper, or
+        // the worker's take after counting itself sees these jobs.
+        fence(Ordering::SeqCst);
+        let wake = queued.min(self.sleepers.load(Ordering::SeqCst));
+        if wake > 0 {
+            // Under the lock: a counted sleeper holds it until it waits, so no signal is lost.
+            let _l = self.lock();
+            for _ in 0..wake {
+                self.wake.notify_one();
             }
-            self.len.store(st.jobs.len(), Ordering::Relaxed);
-            (queued, queued.min(st.sleeping))
-        };
-        // Outside the lock, so a woken worker does not block on it at once. Each woken worker
-        // takes a job or finds that another one already did.
-        for _ in 0..wake {
-            self.wake.notify_one();
         }
         #[cfg(test)]
         self.wakes_sent.fetch_add(wake, Ordering::Relaxed);
@@ -105,35 +124,66 @@ impl<T> JobQueue<T> {
         self.len.load(Ordering::Relaxed)
     }
 
+    /// Whether fewer than half the queue's capacity is queued: workers may soon run out.
+    pub fn is_low(&self) -> bool {
+        self.len() < self.low_water
+    }
+
+    /// Receives a ring each time a worker's take brings the queue from half full to below (at
+    /// most one ring waits). Drain it before looking at [`JobQueue::is_low`]: a ring sent after
+    /// that look stays waiting, so a wait on the doorbell cannot miss the crossing.
+    pub fn doorbell(&self) -> &Receiver<()> {
+        &self.bell_rx
+    }
+
     /// Takes back every job no worker has started, in queue order.
     pub fn take_all(&self) -> Vec<T> {
-        let mut st = self.lock();
-        self.len.store(0, Ordering::Relaxed);
-        st.jobs.drain(..).collect()
+        let mut back = Vec::with_capacity(self.len());
+        while let Some(job) = self.jobs.pop() {
+            self.len.fetch_sub(1, Ordering::SeqCst);
+            back.push(job);
+        }
+        back
     }
 
     /// No more jobs: workers finish what is queued and exit.
     pub fn close(&self) {
-        self.lock().closed = true;
+        self.closed.store(true, Ordering::SeqCst);
+        let _l = self.lock();
         self.wake.notify_all();
+    }
+
+    /// Takes the next queued job, if any, ringing the doorbell when this take makes the queue low.
+    fn take(&self) -> Option<T> {
+        let job = self.jobs.pop()?;
+        // Only takes lower the count, one job at a time, so every descent below the low mark
+        // passes through exactly one take that finds it at the mark.
+        if self.len.fetch_sub(1, Ordering::SeqCst) == self.low_water {
+            let _ = self.bell.try_send(());
+        }
+        Some(job)
     }
 
     /// The next job for a worker (sleeping while there is none), or `None` once the queue is
     /// closed and empty.
     pub fn next(&self) -> Option<T> {
-        let mut st = self.lock();
-        loop {
-            if let Some(job) = st.jobs.pop_front() {
-                self.len.store(st.jobs.len(), Ordering::Relaxed);
-                return Some(job);
-            }
-            if st.closed {
-                return None;
-            }
-            st.sleeping += 1;
-            st = self.wake.wait(st).unwrap_or_else(|e| e.into_inner());
-            st.sleeping -= 1;
+        if let Some(job) = self.take() {
+            return Some(job);
         }
+        let mut guard = self.lock();
+        self.sleepers.fetch_add(1, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        let job = loop {
+            if let Some(job) = self.take() {
+                break Some(job);
+            }
+            if self.closed.load(Ordering::SeqCst) {
+                break None;
+            }
+            guard = self.wake.wait(guard).unwrap_or_else(|e| e.into_inner());
+        };
+        self.sleepers.fetch_sub(1, Ordering::SeqCst);
+        job
     }
 }
 
@@ -232,7 +282,7 @@ mod tests {
     use std::time::Duration;
 
     fn sleeping<T>(q: &JobQueue<T>) -> usize {
-        q.lock().sleeping
+        q.sleepers.load(Ordering::SeqCst)
     }
 
     fn settle<T>(q: &JobQueue<T>, n: usize) {
@@ -393,6 +443,36 @@ mod tests {
         for h in handles {
             h.join().unwrap();
         }
+    }
+
+    /// The doorbell rings once per descent below half the capacity, on the take that crosses
+    /// it, and not while the queue stays above or below.
+    #[test]
+    fn the_doorbell_rings_when_a_take_brings_the_queue_below_half() {
+        let q = JobQueue::<u32>::new(8);
+        let rang = |q: &JobQueue<u32>| q.doorbell().try_recv().is_ok();
+        let mut it = 0..;
+        assert_eq!(q.fill(|| it.next()), 8);
+        for _ in 0..4 {
+            q.next().unwrap();
+            assert!(!rang(&q), "still half full");
+            assert!(!q.is_low());
+        }
+        q.next().unwrap();
+        assert!(q.is_low());
+        assert!(rang(&q), "the take that crossed below half rings");
+        q.next().unwrap();
+        assert!(!rang(&q), "one ring per crossing");
+        assert_eq!(q.fill(|| it.next()), 6);
+        assert!(!q.is_low());
+        for _ in 0..4 {
+            q.next().unwrap();
+        }
+        assert!(!rang(&q));
+        q.next().unwrap();
+        assert!(rang(&q), "a second descent rings again");
+        assert_eq!(q.take_all().len(), 3);
+        assert!(!rang(&q), "taking back is the coordinator's own doing");
     }
 
     /// Jobs no worker started are given back in order; a full queue takes no more.

@@ -320,6 +320,21 @@ fn bench(args: BenchArgs) -> Result<bool, String> {
                 args.partitions,
                 started.elapsed()
             );
+            // The mock cluster keeps a bounded log per partition and drops the oldest records
+            // beyond it: a run would then wait for records that no longer exist.
+            let (_, held) = kafka::topic_size(&cluster.bootstrap, &t)?;
+            if held != args.messages {
+                return Err(format!(
+                    "the cluster holds {held} of the {} records produced to {t}{}",
+                    args.messages,
+                    if args.mock {
+                        " (the mock cluster keeps about 100,000 records per partition: \
+                         use more --partitions or fewer --messages)"
+                    } else {
+                        ""
+                    }
+                ));
+            }
             (Some(t), args.messages)
         }
     };
