@@ -283,6 +283,10 @@ func (p *Pool) run(ctx context.Context, fn ProcessFunc, cNoop bool) (err error) 
 	if ctx.Err() != nil {
 		p.beginStop()
 	}
+	feed := C.burrow_go_feed_new(feedCapacity)
+	if feed == nil {
+		return fmt.Errorf("burrow: Run: cannot allocate the message feed")
+	}
 
 	// The ProcessFuncs' ctx: the values of ctx, cancelled ShutdownTimeout after a stop begins
 	// (or when the run is over, whichever comes first).
@@ -306,6 +310,11 @@ func (p *Pool) run(ctx context.Context, fn ProcessFunc, cNoop bool) (err error) 
 		rc     C.burrow_result
 		errstr []C.char
 	}
+	fed := make(chan struct{})
+	go func() {
+		defer close(fed)
+		p.feedJobs(feed)
+	}()
 	done := make(chan result, 1)
 	go func() {
 		errstr := make([]C.char, errstrSize)
@@ -314,8 +323,8 @@ func (p *Pool) run(ctx context.Context, fn ProcessFunc, cNoop bool) (err error) 
 			noop = 1
 		}
 		// The handle stays valid until Run returns: only Run or a Close while running (which
-		// defers the free to Run) frees it.
-		rc := C.burrow_go_pool_run(p.handle, C.uintptr_t(h), C.uintptr_t(p.logID), noop, &errstr[0], C.size_t(len(errstr)))
+		// defers the free to Run) frees it. The run closes the feed when it returns.
+		rc := C.burrow_go_pool_run(p.handle, C.uintptr_t(h), C.uintptr_t(p.logID), noop, feed, &errstr[0], C.size_t(len(errstr)))
 		done <- result{rc, errstr}
 	}()
 
@@ -334,6 +343,8 @@ func (p *Pool) run(ctx context.Context, fn ProcessFunc, cNoop bool) (err error) 
 	}
 	// No callback runs any more, none will: no more jobs. Jobs still queued are not started.
 	p.beginStopLocal()
+	<-fed // the feed is closed and empty
+	C.burrow_go_feed_free(feed)
 	close(p.jobs)
 	cancelWork()
 	p.waitWorkers(&workers)
@@ -436,9 +447,33 @@ func goStopping(handle C.uintptr_t) {
 	cgo.Handle(handle).Value().(*Pool).beginStopLocal()
 }
 
-//export goProcess
-func goProcess(handle C.uintptr_t, m *C.burrow_go_msg) C.burrow_outcome {
-	p := cgo.Handle(handle).Value().(*Pool)
+// feedCapacity bounds the messages queued between the library's threads and the feeder
+// goroutine; feedBatch is how many the feeder takes per cgo call.
+const (
+	feedCapacity = 1024
+	feedBatch    = 256
+)
+
+// feedJobs takes the deferred messages the library's threads queue on feed, in batches (one
+// cgo call per batch), and hands them to the worker goroutines. It returns once the run is over
+// and the feed is empty.
+func (p *Pool) feedJobs(feed *C.burrow_go_feed) {
+	// Go memory holding only C pointers, written by C during the call.
+	buf := make([]C.burrow_go_msg, feedBatch)
+	for {
+		n := int(C.burrow_go_feed_take(feed, &buf[0], C.size_t(len(buf))))
+		if n == 0 {
+			return
+		}
+		for i := range buf[:n] {
+			p.dispatch(job{msg: p.message(&buf[i]), completion: buf[i].completion})
+			buf[i] = C.burrow_go_msg{}
+		}
+	}
+}
+
+// message copies a queued message into Go memory.
+func (p *Pool) message(m *C.burrow_go_msg) *Message {
 	msg := &Message{
 		TopicPartition: TopicPartition{
 			Partition: int32(m.partition),
@@ -472,26 +507,24 @@ func goProcess(handle C.uintptr_t, m *C.burrow_go_msg) C.burrow_outcome {
 			})
 		}
 	}
-	// Blocks while every goroutine is busy and the channel is full: the library thread waits,
-	// which bounds memory. A stop releases it: the message is then not started.
-	j := job{msg: msg, completion: m.completion}
+	return msg
+}
+
+// dispatch hands a job to a worker goroutine. It waits while every goroutine is busy and the
+// channel is full: the feed then fills and the library's threads wait, which bounds memory. A
+// stop releases it: the message is then not started.
+func (p *Pool) dispatch(j job) {
 	select {
 	case <-p.stopping:
 		complete(j.completion, nil)
-		return C.BURROW_OUTCOME_DEFERRED
+		return
 	default:
 	}
 	select {
 	case p.jobs <- j:
-		return C.BURROW_OUTCOME_DEFERRED
-	default:
-	}
-	select {
-	case p.jobs <- j:
 	case <-p.stopping:
 		complete(j.completion, nil)
 	}
-	return C.BURROW_OUTCOME_DEFERRED
 }
 
 // keyValue copies a message's key and value into one allocation (two slices capped at their
