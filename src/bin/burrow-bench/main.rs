@@ -591,7 +591,10 @@ impl Run {
             let (bootstrap, topic) = (bootstrap.clone(), topic.clone());
             let stop = stop_producer.clone();
             producer_thread = Some(std::thread::spawn(move || -> Result<f64, String> {
-                let mut p = kafka::Producer::new(&bootstrap, &topic, partitions, size, 0)?;
+                // linger.ms=1: records sent one by one (linger 0) queue behind each other's
+                // produce requests at a few thousand per second and the producer, not the
+                // consumer, sets the latency. One millisecond of batching bounds what it adds.
+                let mut p = kafka::Producer::new(&bootstrap, &topic, partitions, size, 1)?;
                 let started = Instant::now();
                 let mut sent = 0u64;
                 while sent < total && !stop.load(Ordering::Relaxed) {
