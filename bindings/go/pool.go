@@ -93,6 +93,8 @@ type Pool struct {
 
 	jobs   chan job
 	active atomic.Int64
+	feedMu sync.Mutex
+	feed   *C.burrow_go_feed // the running pool's feed (read by tests under feedMu)
 
 	// topics interns topic names: messages of a topic share one *string (read-only, copied on
 	// write under topicsMu), so a message costs no topic allocation.
@@ -287,6 +289,9 @@ func (p *Pool) run(ctx context.Context, fn ProcessFunc, cNoop bool) (err error) 
 	if feed == nil {
 		return fmt.Errorf("burrow: Run: cannot allocate the message feed")
 	}
+	p.feedMu.Lock()
+	p.feed = feed
+	p.feedMu.Unlock()
 
 	// The ProcessFuncs' ctx: the values of ctx, cancelled ShutdownTimeout after a stop begins
 	// (or when the run is over, whichever comes first).
@@ -344,6 +349,9 @@ func (p *Pool) run(ctx context.Context, fn ProcessFunc, cNoop bool) (err error) 
 	// No callback runs any more, none will: no more jobs. Jobs still queued are not started.
 	p.beginStopLocal()
 	<-fed // the feed is closed and empty
+	p.feedMu.Lock()
+	p.feed = nil
+	p.feedMu.Unlock()
 	C.burrow_go_feed_free(feed)
 	close(p.jobs)
 	cancelWork()
@@ -470,6 +478,16 @@ func (p *Pool) feedJobs(feed *C.burrow_go_feed) {
 			buf[i] = C.burrow_go_msg{}
 		}
 	}
+}
+
+// feedLen is how many messages wait on the running pool's feed (tests).
+func (p *Pool) feedLen() int {
+	p.feedMu.Lock()
+	defer p.feedMu.Unlock()
+	if p.feed == nil {
+		return 0
+	}
+	return int(C.burrow_go_feed_len(p.feed))
 }
 
 // message copies a queued message into Go memory.

@@ -68,6 +68,15 @@ static void feed_close(burrow_go_feed *f)
 	pthread_mutex_unlock(&f->mu);
 }
 
+size_t burrow_go_feed_len(burrow_go_feed *f)
+{
+	size_t n;
+	pthread_mutex_lock(&f->mu);
+	n = f->len;
+	pthread_mutex_unlock(&f->mu);
+	return n;
+}
+
 size_t burrow_go_feed_take(burrow_go_feed *f, burrow_go_msg *out, size_t max)
 {
 	size_t n = 0;

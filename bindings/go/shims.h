@@ -34,6 +34,8 @@ burrow_go_feed *burrow_go_feed_new(size_t capacity);
 /* Waits until the feed holds messages or is closed, then moves up to max of them to out;
  * returns how many (0: closed and empty, nothing more will come). */
 size_t burrow_go_feed_take(burrow_go_feed *feed, burrow_go_msg *out, size_t max);
+/* Messages queued on the feed now. */
+size_t burrow_go_feed_len(burrow_go_feed *feed);
 /* Frees a feed that is closed and empty (after burrow_go_pool_run has returned and the feeder
  * has taken the last message). */
 void burrow_go_feed_free(burrow_go_feed *feed);

@@ -29,14 +29,14 @@ func waitRun(t *testing.T, errc <-chan error) error {
 	}
 }
 
-// stopScenario: one partition of 20 records, 2 workers (so 2 library threads), ShutdownTimeout
-// 1 s. fn runs in the goroutines; the pool is started and the function returns once both
-// workers are inside fn and the hand-off queue is full, so library threads are blocked handing
-// messages over.
+// stopScenario: one partition of more records than the feed holds, 2 workers (so 2 library
+// threads), ShutdownTimeout 1 s. fn runs in the goroutines; the pool is started and the function
+// returns once both workers are inside fn, the hand-off queue is full and so is the feed, so
+// library threads are blocked handing messages over.
 func stopScenario(t *testing.T, fn ProcessFunc) (p *Pool, group, topic string, cancel context.CancelFunc, errc chan error) {
 	t.Helper()
 	topic, group = names(t)
-	fill(t, topic, 1, 20, 20)
+	fill(t, topic, 1, feedCapacity+feedBatch+100, 20) // the feeder holds up to a batch
 	c := testConfig(t)
 	c.NumWorkers = 2
 	c.ShutdownTimeout = time.Second
@@ -49,8 +49,8 @@ func stopScenario(t *testing.T, fn ProcessFunc) (p *Pool, group, topic string, c
 	go func() { errc <- p.Run(ctx, fn) }()
 	require.Eventually(t, func() bool {
 		s := p.GetStats()
-		return s.WorkersActive == 2 && len(p.jobs) == cap(p.jobs)
-	}, hangLimit, 5*time.Millisecond, "workers busy and hand-off queue full")
+		return s.WorkersActive == 2 && len(p.jobs) == cap(p.jobs) && p.feedLen() == feedCapacity
+	}, hangLimit, 5*time.Millisecond, "workers busy, hand-off queue and feed full")
 	return p, group, topic, cancel, errc
 }
 
