@@ -227,4 +227,28 @@ mod tests {
         let keyless = Message::new("t", 0, 5, None, Some(b"v".to_vec()));
         assert_eq!((keyless.key(), keyless.payload()), (None, Some(&b"v"[..])));
     }
+
+    #[test]
+    fn timestamps_give_their_milliseconds_whatever_the_kind() {
+        assert_eq!(Timestamp::NotAvailable.millis(), None);
+        assert_eq!(Timestamp::CreateTime(17).millis(), Some(17));
+        assert_eq!(Timestamp::LogAppendTime(-1).millis(), Some(-1));
+    }
+
+    /// `Debug` shows where the record is from and its key and value split apart (not the shared
+    /// buffer).
+    #[test]
+    fn debug_shows_the_record_not_its_buffer() {
+        let m = Message::new("orders", 3, 42, Some(b"k1".to_vec()), Some(b"v1".to_vec()));
+        let d = format!("{m:?}");
+        for part in [
+            "orders",
+            "partition: 3",
+            "offset: 42",
+            "key: Some([107, 49])",
+        ] {
+            assert!(d.contains(part), "{part:?} missing from {d}");
+        }
+        assert!(!d.contains("data"), "{d}");
+    }
 }

@@ -159,3 +159,36 @@ impl std::fmt::Debug for Delivery {
         f.debug_struct("Delivery").field("message", &m).finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_result_is_done_or_a_retriable_failure() {
+        assert_eq!(Outcome::from(Ok::<(), String>(())), Outcome::Done);
+        assert_eq!(
+            Outcome::from(Err::<(), _>("timeout")),
+            Outcome::Retry("timeout".into())
+        );
+    }
+
+    /// `Debug` names the message (never its bytes), and a delivery dropped unfinished reports a
+    /// retriable failure.
+    #[test]
+    fn a_delivery_shows_its_message_and_reports_when_dropped() {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let msg = Message::new("orders", 2, 9, None, Some(b"secret".to_vec()));
+        let d = Delivery::new(Job::new(msg, 0, 0), Arc::new(tx), false);
+        let shown = format!("{d:?}");
+        assert!(shown.contains("\"orders\", 2, 9"), "{shown}");
+        assert!(!shown.contains("115, 101"), "no payload bytes: {shown}");
+        drop(d);
+        match rx.try_recv() {
+            Ok(Report::Processed { outcome, .. }) => {
+                assert!(matches!(outcome, Outcome::Retry(_)), "{outcome:?}")
+            }
+            other => panic!("expected a retriable failure, got {other:?}"),
+        }
+    }
+}

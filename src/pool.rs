@@ -337,3 +337,40 @@ impl std::fmt::Debug for Pool {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pool shows its settings (never its librdkafka properties), has no metrics endpoint
+    /// unless configured, and a stop through its handle before the run makes the run return at
+    /// once without joining the group; a second run is refused.
+    #[test]
+    fn a_pool_stopped_before_its_run_returns_at_once() {
+        let mut c = Config::new();
+        for (k, v) in [
+            ("bootstrap.servers", "127.0.0.1:1"),
+            ("group.id", "g"),
+            ("sasl.password", "hunter2-secret"),
+            ("burrow.workers", "3"),
+        ] {
+            c.set(k, v).unwrap();
+        }
+        let pool = Pool::new(&c).unwrap();
+        assert_eq!(pool.settings().workers, 3);
+        let shown = format!("{pool:?}");
+        assert!(shown.contains("workers: 3"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(pool.metrics_addr().is_none());
+        let handle = pool.stop_handle();
+        handle.stop();
+        assert!(handle.is_stopped());
+        let started = Instant::now();
+        pool.run(|_| Outcome::Done).unwrap();
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(matches!(
+            pool.run(|_| Outcome::Done),
+            Err(Error::AlreadyRun)
+        ));
+    }
+}

@@ -260,3 +260,50 @@ impl Metrics {
         String::from_utf8(buf).unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Series of every family that carries a partition label.
+    fn series_of(text: &str, partition: &str) -> Vec<String> {
+        let label = format!("partition=\"{partition}\"");
+        text.lines()
+            .filter(|l| !l.starts_with('#') && l.contains(&label))
+            .map(String::from)
+            .collect()
+    }
+
+    /// A partition that leaves this member takes all its series with it (a scrape must not show
+    /// a revoked partition's lag or in-flight count forever); the others stay.
+    #[test]
+    fn a_revoked_partition_takes_its_series_with_it() {
+        let m = Metrics::new();
+        let (a, b) = (m.partition("orders", 0), m.partition("orders", 1));
+        for p in [&a, &b] {
+            p.succeeded.inc();
+            p.failed.inc();
+            p.errors_retriable.inc();
+            p.errors_permanent.inc();
+            p.retries.inc();
+            p.skipped.inc();
+            p.dead_lettered.inc();
+            p.committed.inc();
+            p.inflight.set(3);
+            p.paused.set(1);
+            p.oldest_age.set(0.5);
+            p.metadata_bytes.set(10);
+            m.set_lag(p, 7);
+        }
+        let before = m.text();
+        let families = series_of(&before, "0").len();
+        assert_eq!(
+            families, 13,
+            "every per-partition series is shown:\n{before}"
+        );
+        m.remove_partition(&a);
+        let after = m.text();
+        assert!(series_of(&after, "0").is_empty(), "{after}");
+        assert_eq!(series_of(&after, "1").len(), families, "{after}");
+    }
+}

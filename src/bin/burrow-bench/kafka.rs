@@ -39,12 +39,22 @@ fn probe(bootstrap: &str) -> Result<BaseConsumer, String> {
 }
 
 /// Creates a topic through the admin API and waits (bounded) until its metadata shows every partition.
-pub fn create_topic(bootstrap: &str, name: &str, partitions: i32) -> Result<(), String> {
+/// Creates a topic; with `append_time`, its records carry the broker's append time
+/// (`message.timestamp.type=LogAppendTime`) instead of the producer's creation time.
+pub fn create_topic(
+    bootstrap: &str,
+    name: &str,
+    partitions: i32,
+    append_time: bool,
+) -> Result<(), String> {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .create()
         .map_err(|e| e.to_string())?;
-    let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
+    let mut topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
+    if append_time {
+        topic = topic.set("message.timestamp.type", "LogAppendTime");
+    }
     let opts = AdminOptions::new()
         .operation_timeout(Some(Duration::from_secs(20)))
         .request_timeout(Some(Duration::from_secs(30)));

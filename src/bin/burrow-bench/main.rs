@@ -213,9 +213,11 @@ impl Cluster {
         })
     }
 
-    fn create_topic(&self, name: &str, partitions: i32) -> Result<(), String> {
+    /// Creates a topic. On a broker, `append_time` makes its records carry the broker's append
+    /// time (the mock cluster keeps the producer's creation time).
+    fn create_topic(&self, name: &str, partitions: i32, append_time: bool) -> Result<(), String> {
         if self.mock.is_null() {
-            return kafka::create_topic(&self.bootstrap, name, partitions);
+            return kafka::create_topic(&self.bootstrap, name, partitions, append_time);
         }
         let topic = CString::new(name).map_err(|e| e.to_string())?;
         // SAFETY: live cluster, NUL-terminated name.
@@ -310,7 +312,7 @@ fn bench(args: BenchArgs) -> Result<bool, String> {
         }
         (None, None) => {
             let t = unique("burrow-bench");
-            cluster.create_topic(&t, args.partitions)?;
+            cluster.create_topic(&t, args.partitions, false)?;
             let started = Instant::now();
             produce_all(&cluster, &t, &args)?;
             eprintln!(
@@ -566,7 +568,10 @@ impl Run {
     ) -> Result<Row, String> {
         let rate = args.rate.expect("latency run");
         let topic = unique("burrow-bench-lat");
-        cluster.create_topic(&topic, args.partitions)?;
+        // Latency is measured from the broker's append (LogAppendTime), not from the producer's
+        // send: on a machine shared with the broker and the consumer under test, the open-loop
+        // producer's own queueing would otherwise dominate every contender's figures alike.
+        cluster.create_topic(&topic, args.partitions, true)?;
         // One record per partition before the consumer starts: once it has processed them it is
         // assigned every partition and fetching, and says `ready`.
         let mut warm =
