@@ -642,9 +642,7 @@ fn check_kafka_key(key: &str, value: &str) -> Result<(), ConfigError> {
             "must be false: Burrow stores and commits offsets itself, only up to the first unfinished message",
         ));
     }
-    let mut probe = ClientConfig::new();
-    probe.set(key, value);
-    probe.create_native_config().map(|_| ()).map_err(|e| {
+    librdkafka_accepts(key, value).map_err(|e| {
         let reason = if is_secret_key(key) {
             "rejected by librdkafka".to_string()
         } else {
@@ -652,6 +650,47 @@ fn check_kafka_key(key: &str, value: &str) -> Result<(), ConfigError> {
         };
         ConfigError::new(key, &shown(key, value), &reason)
     })
+}
+
+/// A librdkafka configuration object that only serves to try keys on.
+struct Probe(*mut rdkafka::bindings::rd_kafka_conf_t);
+
+// SAFETY: the object is only used under the mutex that holds it, and never freed.
+unsafe impl Send for Probe {}
+
+/// Whether librdkafka accepts `value` for `key` (its own per-key check, as in `rd_kafka_new`'s
+/// configuration). Every key is tried on one configuration object kept for the process: a fresh
+/// one per key (librdkafka fills in every default) made `Config::set` cost a few hundred
+/// microseconds per key.
+fn librdkafka_accepts(key: &str, value: &str) -> Result<(), String> {
+    use rdkafka::bindings as rd;
+    use std::ffi::{c_char, CStr, CString};
+    use std::sync::{Mutex, OnceLock};
+
+    static PROBE: OnceLock<Mutex<Probe>> = OnceLock::new();
+    let key_c = CString::new(key).map_err(|_| "the key contains a NUL byte".to_string())?;
+    let value_c = CString::new(value).map_err(|_| "the value contains a NUL byte".to_string())?;
+    // SAFETY: rd_kafka_conf_new has no preconditions; it never returns NULL (it aborts on OOM).
+    let probe = PROBE.get_or_init(|| Mutex::new(Probe(unsafe { rd::rd_kafka_conf_new() })));
+    let probe = probe.lock().unwrap_or_else(|e| e.into_inner());
+    let mut errstr = [0 as c_char; 512];
+    // SAFETY: a live configuration object used under its mutex, NUL-terminated strings, and an
+    // error buffer of the size given.
+    let rc = unsafe {
+        rd::rd_kafka_conf_set(
+            probe.0,
+            key_c.as_ptr(),
+            value_c.as_ptr(),
+            errstr.as_mut_ptr(),
+            errstr.len(),
+        )
+    };
+    if rc == rd::rd_kafka_conf_res_t::RD_KAFKA_CONF_OK {
+        return Ok(());
+    }
+    // SAFETY: librdkafka NUL-terminates what it writes within the buffer (zeroed beforehand).
+    let why = unsafe { CStr::from_ptr(errstr.as_ptr()) };
+    Err(why.to_string_lossy().into_owned())
 }
 
 #[cfg(test)]
@@ -669,6 +708,26 @@ mod tests {
         for good in ["orders.dlq", "orders_DLQ-1", &"x".repeat(249)] {
             c.set("burrow.dead.letter.topic", good).unwrap();
         }
+    }
+
+    /// librdkafka's verdict on a key does not depend on what was set before (every key is tried
+    /// on one shared configuration object), and its reason reaches the error.
+    #[test]
+    fn librdkafka_keys_are_checked_one_by_one() {
+        let mut c = Config::new();
+        for _ in 0..2 {
+            let e = c.set("session.timeout.ms", "abc").unwrap_err();
+            assert_eq!(e.key(), "session.timeout.ms");
+            assert!(e.reason().contains("rejected by librdkafka"), "{e}");
+            c.set("session.timeout.ms", "6000").unwrap();
+            assert!(c.set("session.timeout.ms", "-5").is_err());
+            c.set("session.timeout.ms", "7000").unwrap();
+        }
+        let e = c.set("no.such.property", "1").unwrap_err();
+        assert!(e.reason().contains("No such configuration property"), "{e}");
+        assert!(c.set("client.id", "a\0b").is_err(), "a NUL byte is refused");
+        let e = c.set("sasl.password", "a\0secret").unwrap_err();
+        assert!(!e.to_string().contains("secret"), "{e}");
     }
 
     #[test]
