@@ -851,6 +851,23 @@ mod tests {
         assert!(!err.contains("hunter2"), "{err}");
     }
 
+    /// A secret whose value happens to be part of the redaction marker shows as the marker,
+    /// exactly like any other secret (the `config_set` fuzz target once took this for a leak:
+    /// `fuzz/corpus/config_set/regression-secret-in-redaction-marker`).
+    #[test]
+    fn a_secret_shows_as_the_marker_whatever_its_value() {
+        for value in ["redact", "[redacted]", "acted]", "hunter2"] {
+            let mut c = Config::new();
+            c.set("sasl.password", value).unwrap();
+            c.set("ssl.keystore.password", value).unwrap();
+            assert_eq!(
+                format!("{c:?}"),
+                r#"{"sasl.password": "[redacted]", "ssl.keystore.password": "[redacted]"}"#,
+                "value {value:?}"
+            );
+        }
+    }
+
     #[test]
     fn classic_only_keys_are_refused_under_the_consumer_protocol_in_either_order() {
         for (key, value, hint) in [
