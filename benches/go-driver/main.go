@@ -75,6 +75,7 @@ func main() {
 		workers, workMs, timeoutS                        int
 		deferred                                         bool
 		config                                           multi
+		floorS                                           float64
 	)
 	flag.StringVar(&path, "path", "go", "contender name")
 	flag.StringVar(&bootstrap, "bootstrap", "", "bootstrap servers")
@@ -89,11 +90,38 @@ func main() {
 	flag.Var(&config, "config", "extra key=value (repeatable)")
 	flag.IntVar(&timeoutS, "timeout-s", 300, "deadline (s)")
 	flag.StringVar(&samples, "samples", "", "file for the sorted latency samples (µs)")
+	flag.Float64Var(&floorS, "floor-s", 0, "measure the sleep floor instead: -workers goroutines each sleeping -work-ms in a loop for this many seconds, no Kafka")
 	flag.Parse()
+	if floorS > 0 {
+		fmt.Printf("floor per_s=%.0f\n", floor(workers, time.Duration(workMs)*time.Millisecond, time.Duration(floorS*float64(time.Second))))
+		return
+	}
 	if err := run(path, bootstrap, topic, group, ordering, samples, expect, warmup, workers, workMs, timeoutS, config); err != nil {
 		fmt.Fprintln(os.Stderr, "go-driver:", err)
 		os.Exit(2)
 	}
+}
+
+// floor is how many sleeps of `work` per second `workers` goroutines complete, each sleeping in a
+// loop for `d`: the most the Go path can reach with that simulated work, Kafka aside (the Go
+// runtime's timers wake a sleeping goroutine a little late).
+func floor(workers int, work, d time.Duration) float64 {
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	end := start.Add(d)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(end) {
+				time.Sleep(work)
+				n.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(n.Load()) / time.Since(start).Seconds()
 }
 
 func run(path, bootstrap, topic, group, ordering, samples string, expect, warmup uint64,

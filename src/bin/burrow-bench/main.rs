@@ -12,6 +12,7 @@
 //! Build: `cargo build --release --features bench --bin burrow-bench`.
 
 mod consume;
+mod floor;
 mod kafka;
 mod plot;
 mod report;
@@ -341,6 +342,8 @@ fn bench(args: BenchArgs) -> Result<bool, String> {
         }
     };
 
+    let floors = measure_floors(&args, go_driver.as_deref())?;
+
     let mut rows: Vec<Row> = Vec::new();
     let mut ok = true;
     for rep in 0..args.repeat {
@@ -380,7 +383,7 @@ fn bench(args: BenchArgs) -> Result<bool, String> {
             }
         }
     }
-    report::write(&args, &rows)?;
+    report::write(&args, &rows, &floors)?;
     if !args.no_plots {
         if let Err(e) = plot::draw(&args, &rows) {
             eprintln!("burrow-bench: plots skipped: {e}");
@@ -390,6 +393,34 @@ fn bench(args: BenchArgs) -> Result<bool, String> {
         eprintln!("burrow-bench: FAILED: a run missed its deadline or did not commit to the end");
     }
     Ok(ok)
+}
+
+/// The sleep floor of every worker count an I/O-bound throughput run uses (none for no-op or
+/// latency runs), measured before the first contender while the broker is idle.
+fn measure_floors(
+    args: &BenchArgs,
+    go_driver: Option<&std::path::Path>,
+) -> Result<floor::Floors, String> {
+    let mut floors = floor::Floors::default();
+    if args.work_ms == 0 || args.rate.is_some() {
+        return Ok(floors);
+    }
+    let work = Duration::from_millis(args.work_ms);
+    for &workers in &args.workers {
+        if args.paths.iter().any(|p| p == "rust" || p == "c") {
+            let per_s = floor::threads(workers, work, floor::SPAN)?;
+            eprintln!("burrow-bench: floor of {workers} threads sleeping {work:?}: {per_s:.0}/s");
+            floors.0.push(("threads", workers, per_s));
+        }
+        if let Some(driver) = go_driver {
+            let per_s = floor::goroutines(driver, workers, args.work_ms, floor::SPAN)?;
+            eprintln!(
+                "burrow-bench: floor of {workers} goroutines sleeping {work:?}: {per_s:.0}/s"
+            );
+            floors.0.push(("goroutines", workers, per_s));
+        }
+    }
+    Ok(floors)
 }
 
 /// `go build` of benches/go-driver against the library staged by `make stage` (`-tags dynamic`:

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use crate::floor::Floors;
 use crate::BenchArgs;
 
 /// One contender run, as parsed from its `result` line plus what the parent measured.
@@ -188,7 +189,7 @@ fn name(s: &Summary) -> String {
 }
 
 /// The Markdown summary: the table, then the ratios the goals are stated in.
-pub fn markdown(args: &BenchArgs, rows: &[Row]) -> String {
+pub fn markdown(args: &BenchArgs, rows: &[Row], floors: &Floors) -> String {
     let sums = summarize(rows);
     let mut out = String::new();
     let rounds = args.repeat;
@@ -271,32 +272,69 @@ pub fn markdown(args: &BenchArgs, rows: &[Row]) -> String {
                 }
             }
             if args.work_ms > 0 && args.rate.is_none() {
-                let ideal = s.workers as f64 * 1000.0 / args.work_ms as f64;
-                let _ = write!(
-                    out,
-                    "; {:.1} % of the ideal {ideal:.0} msg/s (workers / work time)",
-                    100.0 * s.steady / ideal
-                );
+                out.push_str("; ");
+                out.push_str(&of_ideal(args, s, floors));
             }
             out.push('\n');
         }
     } else if args.work_ms > 0 && args.rate.is_none() {
         out.push('\n');
         for s in &sums {
-            let ideal = s.workers as f64 * 1000.0 / args.work_ms as f64;
-            let _ = writeln!(
-                out,
-                "- {}: {:.1} % of the ideal {ideal:.0} msg/s (workers / work time)",
-                name(s),
-                100.0 * s.steady / ideal
-            );
+            let _ = writeln!(out, "- {}: {}", name(s), of_ideal(args, s, floors));
         }
     }
     out
 }
 
+/// An I/O-bound run's steady rate against the ideal (workers / work time) and, when measured,
+/// against the sleep floor of as many threads or goroutines (see `floor.rs`).
+fn of_ideal(args: &BenchArgs, s: &Summary, floors: &Floors) -> String {
+    let ideal = s.workers as f64 * 1000.0 / args.work_ms as f64;
+    let mut text = format!(
+        "{:.1} % of the ideal {ideal:.0} msg/s (workers / work time)",
+        100.0 * s.steady / ideal
+    );
+    if let Some(floor) = floors.get(&s.path, s.workers) {
+        let _ = write!(
+            text,
+            ", {:.1} % of the floor {floor:.0} msg/s ({} {} sleeping {} ms in a loop, no Kafka)",
+            100.0 * s.steady / floor,
+            s.workers,
+            Floors::kind(&s.path),
+            args.work_ms
+        );
+    }
+    text
+}
+
+/// Appends the measured sleep floors to floors.csv.
+fn write_floors(args: &BenchArgs, floors: &Floors) -> Result<(), String> {
+    if floors.0.is_empty() {
+        return Ok(());
+    }
+    let csv = args.out.join("floors.csv");
+    let mut text = String::new();
+    if !csv.exists() {
+        text.push_str("label,kind,workers,work_ms,per_s\n");
+    }
+    for (kind, workers, per_s) in &floors.0 {
+        let _ = writeln!(
+            text,
+            "{},{kind},{workers},{},{per_s:.0}",
+            args.label, args.work_ms
+        );
+    }
+    use std::io::Write as _;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&csv)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| format!("{}: {e}", csv.display()))
+}
+
 /// Writes results.csv (appending rows) and summary.md, and prints the summary.
-pub fn write(args: &BenchArgs, rows: &[Row]) -> Result<(), String> {
+pub fn write(args: &BenchArgs, rows: &[Row], floors: &Floors) -> Result<(), String> {
     let csv = args.out.join("results.csv");
     let new = !csv.exists();
     let mut text = String::new();
@@ -319,7 +357,8 @@ pub fn write(args: &BenchArgs, rows: &[Row]) -> Result<(), String> {
         .open(&csv)
         .map_err(|e| format!("{}: {e}", csv.display()))?;
     f.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
-    let md = markdown(args, rows);
+    write_floors(args, floors)?;
+    let md = markdown(args, rows, floors);
     std::fs::write(args.out.join("summary.md"), &md).map_err(|e| e.to_string())?;
     println!("{md}");
     eprintln!(
