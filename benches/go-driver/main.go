@@ -104,24 +104,32 @@ func main() {
 
 // floor is how many sleeps of `work` per second `workers` goroutines complete, each sleeping in a
 // loop for `d`: the most the Go path can reach with that simulated work, Kafka aside (the Go
-// runtime's timers wake a sleeping goroutine a little late).
+// runtime's timers wake a sleeping goroutine a little late). The goroutines start out of phase
+// (goroutine i first sleeps i/workers of `work`), as jobs reach a pool's workers one after
+// another; each counts its own sleeps over its own time and the floor is the sum of their rates.
 func floor(workers int, work, d time.Duration) float64 {
-	var n atomic.Int64
+	var mu sync.Mutex
+	total := 0.0
 	var wg sync.WaitGroup
-	start := time.Now()
-	end := start.Add(d)
-	for range workers {
+	for i := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for time.Now().Before(end) {
+			time.Sleep(work * time.Duration(i) / time.Duration(workers))
+			start := time.Now()
+			sleeps := 0
+			for time.Since(start) < d {
 				time.Sleep(work)
-				n.Add(1)
+				sleeps++
 			}
+			rate := float64(sleeps) / time.Since(start).Seconds()
+			mu.Lock()
+			total += rate
+			mu.Unlock()
 		}()
 	}
 	wg.Wait()
-	return float64(n.Load()) / time.Since(start).Seconds()
+	return total
 }
 
 func run(path, bootstrap, topic, group, ordering, samples string, expect, warmup uint64,
