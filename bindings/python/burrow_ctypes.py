@@ -3,7 +3,7 @@
 This is a thin, honest wrapper over the C API (include/burrow.h), meant to prove that another FFI
 runtime can drive Burrow and to serve as a starting point - not a full Python package.
 
-    lib = load()                       # BURROW_LIB=/path/to/libburrow.so.0, or the system's
+    lib = load()                       # BURROW_LIB=/path/to/libburrow.so.1, or the system's
     with MockCluster(lib) as kafka:     # in-process mock Kafka (test support)
         ...
     config = Config(lib, {"bootstrap.servers": "...", "group.id": "g"})
@@ -163,8 +163,8 @@ def _declare(lib):
 
 
 def load(path=None):
-    """Loads libburrow: `path`, else $BURROW_LIB, else the system's libburrow.so.0."""
-    path = path or os.environ.get("BURROW_LIB") or ctypes.util.find_library("burrow") or "libburrow.so.0"
+    """Loads libburrow: `path`, else $BURROW_LIB, else the system's libburrow.so.1."""
+    path = path or os.environ.get("BURROW_LIB") or ctypes.util.find_library("burrow") or "libburrow.so.1"
     return _declare(ctypes.CDLL(path))
 
 

@@ -1,6 +1,6 @@
 """Consume with Burrow from Python via ctypes.
 
-    BURROW_LIB=path/to/libburrow.so.0 python3 example.py                 # in-process mock Kafka
+    BURROW_LIB=path/to/libburrow.so.1 python3 example.py                 # in-process mock Kafka
     BURROW_LIB=... python3 example.py --brokers 127.0.0.1:9092 --topic orders
 
 Step by step: load the shared library, (make a demo Kafka), configure, create a pool, subscribe,
@@ -23,7 +23,7 @@ def main(argv=None):
     ap.add_argument("--count", type=int, default=0, help="stop after N messages")
     args = ap.parse_args(argv)
 
-    # Step 1: load libburrow (BURROW_LIB, or the system's libburrow.so.0).
+    # Step 1: load libburrow (BURROW_LIB, or the system's libburrow.so.1).
     lib = burrow.load()
     print(f"libburrow {lib.burrow_version().decode()}")
 

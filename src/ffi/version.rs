@@ -7,13 +7,13 @@ use super::guard;
 
 /// Major version of the headers you compiled against. The shared library's SONAME is
 /// `libburrow.so.<BURROW_VERSION_MAJOR>`.
-pub const BURROW_VERSION_MAJOR: u32 = 0;
+pub const BURROW_VERSION_MAJOR: u32 = 1;
 /// Minor version of the headers you compiled against.
-pub const BURROW_VERSION_MINOR: u32 = 1;
+pub const BURROW_VERSION_MINOR: u32 = 0;
 /// Patch version of the headers you compiled against.
 pub const BURROW_VERSION_PATCH: u32 = 0;
 
-/// The version of the loaded library, e.g. "0.1.0" (static, NUL-terminated, never NULL; do not
+/// The version of the loaded library, e.g. "1.0.0" (static, NUL-terminated, never NULL; do not
 /// free it). Compare it with the `BURROW_VERSION_*` macros to detect a header/library mismatch.
 ///
 /// Thread safety: may be called from any thread.

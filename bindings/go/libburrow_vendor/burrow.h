@@ -35,12 +35,12 @@
  * Major version of the headers you compiled against. The shared library's SONAME is
  * `libburrow.so.<BURROW_VERSION_MAJOR>`.
  */
-#define BURROW_VERSION_MAJOR 0
+#define BURROW_VERSION_MAJOR 1
 
 /**
  * Minor version of the headers you compiled against.
  */
-#define BURROW_VERSION_MINOR 1
+#define BURROW_VERSION_MINOR 0
 
 /**
  * Patch version of the headers you compiled against.
@@ -876,7 +876,7 @@ burrow_result burrow_pool_metrics_text(const struct burrow_pool *pool, char **te
 void burrow_string_free(char *s);
 
 /**
- * The version of the loaded library, e.g. "0.1.0" (static, NUL-terminated, never NULL; do not
+ * The version of the loaded library, e.g. "1.0.0" (static, NUL-terminated, never NULL; do not
  * free it). Compare it with the `BURROW_VERSION_*` macros to detect a header/library mismatch.
  *
  * Thread safety: may be called from any thread.
