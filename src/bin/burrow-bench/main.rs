@@ -331,7 +331,8 @@ fn bench(args: BenchArgs) -> Result<bool, String> {
                     "the cluster holds {held} of the {} records produced to {t}{}",
                     args.messages,
                     if args.mock {
-                        " (the mock cluster keeps about 100,000 records per partition: \
+                        " (the mock cluster keeps at most 100,000 records or 5 MiB per partition, \
+                         whichever comes first: \
                          use more --partitions or fewer --messages)"
                     } else {
                         ""
