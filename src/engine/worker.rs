@@ -103,8 +103,11 @@ impl<T> JobQueue<T> {
         fence(Ordering::SeqCst);
         let wake = queued.min(self.sleepers.load(Ordering::SeqCst));
         if wake > 0 {
-            // Under the lock: a counted sleeper holds it until it waits, so no signal is lost.
-            let _l = self.lock();
+            // A counted sleeper holds the lock until it waits: once this thread has held it, every
+            // sleeper counted above is waiting (or has found a job), so no signal is lost. The
+            // signals go out after the lock is released: a woken worker takes the lock back on
+            // waking and would otherwise block on it while the rest are signalled.
+            drop(self.lock());
             for _ in 0..wake {
                 self.wake.notify_one();
             }
