@@ -11,7 +11,6 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -24,15 +23,13 @@ pub const SPAN: Duration = Duration::from_secs(3);
 /// workers are: jobs reach them one after another, not all in the same instant. Each thread
 /// counts its sleeps over its own time, and the floor is the sum of their rates.
 pub fn threads(workers: usize, work: Duration, span: Duration) -> Result<f64, String> {
-    // Every thread's rate in millionths of a sleep per second.
-    let total = Arc::new(AtomicU64::new(0));
     // The threads start together once all exist (starting a thousand threads takes a while):
     // they wait for this write lock to go, which it does on every return.
     let gate = Arc::new(RwLock::new(()));
     let hold = gate.write().map_err(|_| "floor: poisoned lock")?;
     let mut handles = Vec::with_capacity(workers);
     for i in 0..workers {
-        let (total, gate) = (total.clone(), gate.clone());
+        let gate = gate.clone();
         let phase = work.mul_f64(i as f64 / workers as f64);
         let h = std::thread::Builder::new()
             .stack_size(64 * 1024)
@@ -45,17 +42,17 @@ pub fn threads(workers: usize, work: Duration, span: Duration) -> Result<f64, St
                     std::thread::sleep(work);
                     sleeps += 1;
                 }
-                let rate = sleeps as f64 / start.elapsed().as_secs_f64();
-                total.fetch_add((rate * 1e6) as u64, Ordering::Relaxed);
+                sleeps as f64 / start.elapsed().as_secs_f64()
             })
             .map_err(|e| format!("floor: could not start a thread: {e}"))?;
         handles.push(h);
     }
     drop(hold);
+    let mut total = 0.0;
     for h in handles {
-        h.join().map_err(|_| "floor: a sleeping thread panicked")?;
+        total += h.join().map_err(|_| "floor: a sleeping thread panicked")?;
     }
-    Ok(total.load(Ordering::Relaxed) as f64 / 1e6)
+    Ok(total)
 }
 
 /// The same with goroutines, measured by the Go driver (`-floor-s`).

@@ -312,11 +312,7 @@ fn write_floors(args: &BenchArgs, floors: &Floors) -> Result<(), String> {
     if floors.0.is_empty() {
         return Ok(());
     }
-    let csv = args.out.join("floors.csv");
     let mut text = String::new();
-    if !csv.exists() {
-        text.push_str("label,kind,workers,work_ms,per_s\n");
-    }
     for (kind, workers, per_s) in &floors.0 {
         let _ = writeln!(
             text,
@@ -324,23 +320,33 @@ fn write_floors(args: &BenchArgs, floors: &Floors) -> Result<(), String> {
             args.label, args.work_ms
         );
     }
+    append_csv(
+        &args.out.join("floors.csv"),
+        "label,kind,workers,work_ms,per_s",
+        &text,
+    )
+}
+
+/// Appends `rows` to the CSV file at `path`, writing `header` first when the file is new.
+fn append_csv(path: &std::path::Path, header: &str, rows: &str) -> Result<(), String> {
     use std::io::Write as _;
+    let text = if path.exists() {
+        rows.to_string()
+    } else {
+        format!("{header}\n{rows}")
+    };
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(&csv)
+        .open(path)
         .and_then(|mut f| f.write_all(text.as_bytes()))
-        .map_err(|e| format!("{}: {e}", csv.display()))
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Writes results.csv (appending rows) and summary.md, and prints the summary.
 pub fn write(args: &BenchArgs, rows: &[Row], floors: &Floors) -> Result<(), String> {
     let csv = args.out.join("results.csv");
-    let new = !csv.exists();
     let mut text = String::new();
-    if new {
-        text.push_str("label,path,workers,round,work_ms,ordering,deferred,rate,expect,done,wall_s,last_done_s,msgs_per_s,steady_msgs_per_s,cpu_s,cpu_us_per_msg,maxrss_kb,commit_lag,p50_ms,p95_ms,p99_ms,p999_ms,max_ms\n");
-    }
     for r in rows {
         let _ = writeln!(
             text,
@@ -350,13 +356,11 @@ pub fn write(args: &BenchArgs, rows: &[Row], floors: &Floors) -> Result<(), Stri
             r.maxrss_kb, r.lag, r.p50, r.p95, r.p99, r.p999, r.max
         );
     }
-    use std::io::Write as _;
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&csv)
-        .map_err(|e| format!("{}: {e}", csv.display()))?;
-    f.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+    append_csv(
+        &csv,
+        "label,path,workers,round,work_ms,ordering,deferred,rate,expect,done,wall_s,last_done_s,msgs_per_s,steady_msgs_per_s,cpu_s,cpu_us_per_msg,maxrss_kb,commit_lag,p50_ms,p95_ms,p99_ms,p999_ms,max_ms",
+        &text,
+    )?;
     write_floors(args, floors)?;
     let md = markdown(args, rows, floors);
     std::fs::write(args.out.join("summary.md"), &md).map_err(|e| e.to_string())?;
