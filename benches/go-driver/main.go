@@ -10,7 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,25 +38,26 @@ type tally struct {
 	once           sync.Once
 }
 
+// complete reads the clock once, as burrow-bench's own tally does (src/bin/burrow-bench/tally.rs).
 func (t *tally) complete(ts time.Time) {
+	now := time.Now()
 	lat := int64(0)
 	if !ts.IsZero() {
-		lat = max(time.Since(ts).Microseconds(), 0)
+		lat = max(now.Sub(ts).Microseconds(), 0)
 	}
 	i := t.done.Add(1) - 1
 	if i < uint64(len(t.samples)) {
 		atomic.StoreUint32(&t.samples[i], uint32(min(lat, int64(^uint32(0)))))
 	}
 	n := i + 1
-	now := int64(time.Since(t.started))
 	if n == max(t.expect/10, 1) {
-		t.t10.Store(now)
+		t.t10.Store(int64(now.Sub(t.started)))
 	}
 	if n == max(t.expect*9/10, 1) {
-		t.t90.Store(now)
+		t.t90.Store(int64(now.Sub(t.started)))
 	}
 	if n == t.expect {
-		t.last.Store(now)
+		t.last.Store(int64(now.Sub(t.started)))
 		t.once.Do(func() { close(t.finished) })
 	}
 }
@@ -207,26 +208,8 @@ wait:
 		return err
 	}
 	fmt.Printf("progress %d\n", t.done.Load())
-	done := min(t.done.Load(), expect)
-	lat := append([]uint32(nil), t.samples[min(warmup, done):done]...)
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	pct := func(p float64) float64 {
-		if len(lat) == 0 {
-			return -1
-		}
-		i := int(float64(len(lat))*p+0.999999) - 1
-		i = max(min(i, len(lat)-1), 0)
-		return float64(lat[i]) / 1000
-	}
-	if samples != "" {
-		var b strings.Builder
-		for _, v := range lat {
-			fmt.Fprintf(&b, "%d\n", v)
-		}
-		if err := os.WriteFile(samples, []byte(b.String()), 0o644); err != nil {
-			return err
-		}
-	}
+	// The run's CPU, before the report's own work (sorting and writing the samples), as
+	// burrow-bench's consumers measure it.
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	// VmHWM of this address space: ru_maxrss also counts the parent's memory copied by fork.
@@ -240,6 +223,27 @@ wait:
 		}
 	}
 	cpu := float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
+	done := min(t.done.Load(), expect)
+	lat := append([]uint32(nil), t.samples[min(warmup, done):done]...)
+	slices.Sort(lat)
+	pct := func(p float64) float64 {
+		if len(lat) == 0 {
+			return -1
+		}
+		i := int(float64(len(lat))*p+0.999999) - 1
+		i = max(min(i, len(lat)-1), 0)
+		return float64(lat[i]) / 1000
+	}
+	if samples != "" {
+		b := make([]byte, 0, len(lat)*6)
+		for _, v := range lat {
+			b = strconv.AppendUint(b, uint64(v), 10)
+			b = append(b, '\n')
+		}
+		if err := os.WriteFile(samples, b, 0o644); err != nil {
+			return err
+		}
+	}
 	fmt.Printf("result path=%s done=%d expect=%d t10=%.4f t90=%.4f tlast=%.4f cpu_s=%.3f maxrss_kb=%d "+
 		"p50_ms=%.3f p95_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f\n",
 		path, t.done.Load(), expect, secs(t.t10.Load()), secs(t.t90.Load()), secs(t.last.Load()), cpu, ru.Maxrss,

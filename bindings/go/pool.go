@@ -33,7 +33,7 @@ type Stats struct {
 	MessagesFailed    int64
 	OffsetsCommitted  int64
 	WorkersActive     int // goroutines inside the ProcessFunc now
-	JobsQueued        int // messages waiting for a goroutine (library queue + Go channel)
+	JobsQueued        int // messages waiting for a goroutine (library queue, feed, goroutines' batches)
 
 	MessagesRetried      int64
 	MessagesSkipped      int64
@@ -91,8 +91,12 @@ type Pool struct {
 	stopping chan struct{} // closed when a stop begins (Stop, Close, ctx, or the end of the run)
 	runDone  chan struct{} // closed when Run returns
 
-	jobs   chan job
-	active atomic.Int64
+	jobs chan batch
+	// load is the Go side's work in two halves: the high 32 bits count messages handed to the
+	// goroutines and not started (queued in the channel or behind a goroutine's running message
+	// in its batch), the low 32 bits ProcessFuncs running. One word, so that starting a message
+	// costs one atomic add.
+	load   atomic.Int64
 	feedMu sync.Mutex
 	feed   *C.burrow_go_feed // the running pool's feed (read by tests under feedMu)
 
@@ -134,6 +138,24 @@ type job struct {
 	msg        *Message
 	completion *C.burrow_completion
 }
+
+// batch is what the feeder hands to one worker goroutine: a message, and more only when the
+// feeder took at least twice as many messages as there are goroutines (every goroutine has work
+// then, and a batch spares a channel operation and a goroutine wake-up per message).
+type batch struct {
+	first job
+	rest  []job
+}
+
+// Units of Pool.load.
+const (
+	loadRunning = 1
+	loadQueued  = 1 << 32
+)
+
+// busy and waiting read Pool.load: ProcessFuncs running, messages handed over and not started.
+func (p *Pool) busy() int64    { return p.load.Load() & (loadQueued - 1) }
+func (p *Pool) waiting() int64 { return p.load.Load() >> 32 }
 
 // errNotStarted is the outcome of a message handed to the Go side but not started because the
 // pool is stopping: retriable, so the library leaves it unfinished (never committed).
@@ -187,7 +209,7 @@ func NewPool(consumer *Consumer, config Config) (*Pool, error) {
 		log:      config.Logger.WithOptions(zap.WithCaller(false)),
 		stopping: make(chan struct{}),
 		runDone:  make(chan struct{}),
-		jobs:     make(chan job, min(config.NumWorkers, config.JobQueueSize)),
+		jobs:     make(chan batch, min(config.NumWorkers, config.JobQueueSize)),
 	}
 	runtime.SetFinalizer(p, func(p *Pool) { _ = p.Close() })
 	if len(topics) > 0 {
@@ -289,6 +311,14 @@ func (p *Pool) run(ctx context.Context, fn ProcessFunc, cNoop bool) (err error) 
 	if feed == nil {
 		return fmt.Errorf("burrow: Run: cannot allocate the message feed")
 	}
+	// The feeder's batch buffer is C memory: cgo's pointer check would scan a Go buffer of
+	// structs holding pointers on every call.
+	cbuf := (*C.burrow_go_msg)(C.calloc(feedBatch, C.size_t(unsafe.Sizeof(C.burrow_go_msg{}))))
+	if cbuf == nil {
+		C.burrow_go_feed_free(feed)
+		return fmt.Errorf("burrow: Run: cannot allocate the message feed")
+	}
+	defer C.free(unsafe.Pointer(cbuf))
 	p.feedMu.Lock()
 	p.feed = feed
 	p.feedMu.Unlock()
@@ -318,7 +348,7 @@ func (p *Pool) run(ctx context.Context, fn ProcessFunc, cNoop bool) (err error) 
 	fed := make(chan struct{})
 	go func() {
 		defer close(fed)
-		p.feedJobs(feed)
+		p.feedJobs(feed, cbuf)
 	}()
 	done := make(chan result, 1)
 	go func() {
@@ -394,23 +424,33 @@ func (p *Pool) waitWorkers(workers *sync.WaitGroup) {
 	case <-exited:
 	case <-t.C:
 		p.log.Warn("burrow: ProcessFuncs still running after their context was cancelled; their results are discarded and the messages will be processed again",
-			zap.Int64("running", p.active.Load()))
+			zap.Int64("running", p.busy()))
 	}
 }
 
 func (p *Pool) worker(ctx context.Context, fn ProcessFunc) {
-	for j := range p.jobs {
-		select {
-		case <-p.stopping:
-			complete(j.completion, nil)
-			continue
-		default:
+	for b := range p.jobs {
+		p.process(ctx, fn, b.first)
+		for _, j := range b.rest {
+			p.process(ctx, fn, j)
 		}
-		p.active.Add(1)
-		err := callSafely(ctx, fn, j.msg)
-		p.active.Add(-1)
-		complete(j.completion, &err)
 	}
+}
+
+// process runs fn on a job handed to this goroutine and completes it, or releases it (not
+// started) once the pool is stopping.
+func (p *Pool) process(ctx context.Context, fn ProcessFunc, j job) {
+	select {
+	case <-p.stopping:
+		p.load.Add(-loadQueued)
+		complete(j.completion, nil)
+		return
+	default:
+	}
+	p.load.Add(loadRunning - loadQueued)
+	err := callSafely(ctx, fn, j.msg)
+	p.load.Add(-loadRunning)
+	complete(j.completion, &err)
 }
 
 // complete finishes a completion with the ProcessFunc's result, or (result nil) as not
@@ -463,19 +503,29 @@ const (
 )
 
 // feedJobs takes the deferred messages the library's threads queue on feed, in batches (one
-// cgo call per batch), and hands them to the worker goroutines. It returns once the run is over
+// cgo call per batch, into cbuf: feedBatch entries), and hands them to the worker goroutines. It returns once the run is over
 // and the feed is empty.
-func (p *Pool) feedJobs(feed *C.burrow_go_feed) {
-	// Go memory holding only C pointers, written by C during the call.
-	buf := make([]C.burrow_go_msg, feedBatch)
+func (p *Pool) feedJobs(feed *C.burrow_go_feed, cbuf *C.burrow_go_msg) {
+	buf := unsafe.Slice(cbuf, feedBatch)
+	var last *string // the topic of the last message
 	for {
-		n := int(C.burrow_go_feed_take(feed, &buf[0], C.size_t(len(buf))))
+		n := int(C.burrow_go_feed_take(feed, cbuf, feedBatch))
 		if n == 0 {
 			return
 		}
-		for i := range buf[:n] {
-			p.dispatch(job{msg: p.message(&buf[i]), completion: buf[i].completion})
-			buf[i] = C.burrow_go_msg{}
+		per := max(1, n/p.config.NumWorkers)
+		for i := 0; i < n; {
+			m := min(per, n-i)
+			b := batch{first: job{msg: p.message(&buf[i], &last), completion: buf[i].completion}}
+			if m > 1 {
+				b.rest = make([]job, m-1)
+				for r := range b.rest {
+					c := &buf[i+1+r]
+					b.rest[r] = job{msg: p.message(c, &last), completion: c.completion}
+				}
+			}
+			i += m
+			p.dispatch(b, int64(m))
 		}
 	}
 }
@@ -490,8 +540,9 @@ func (p *Pool) feedLen() int {
 	return int(C.burrow_go_feed_len(p.feed))
 }
 
-// message copies a queued message into Go memory.
-func (p *Pool) message(m *C.burrow_go_msg) *Message {
+// message copies a queued message into Go memory. lastTopic is the feeder's last interned
+// topic.
+func (p *Pool) message(m *C.burrow_go_msg, lastTopic **string) *Message {
 	msg := &Message{
 		TopicPartition: TopicPartition{
 			Partition: int32(m.partition),
@@ -501,7 +552,15 @@ func (p *Pool) message(m *C.burrow_go_msg) *Message {
 		TimestampType: TimestampType(m.ts_type),
 	}
 	if m.topic != nil {
-		msg.TopicPartition.Topic = p.topic(m.topic, m.topic_len)
+		// Consecutive messages mostly share their topic: compare with the last one before
+		// looking the name up.
+		name := unsafe.String((*byte)(unsafe.Pointer(m.topic)), int(m.topic_len))
+		if last := *lastTopic; last != nil && *last == name {
+			msg.TopicPartition.Topic = last
+		} else {
+			msg.TopicPartition.Topic = p.topic(m.topic, m.topic_len)
+			*lastTopic = msg.TopicPartition.Topic
+		}
 	} else {
 		empty := ""
 		msg.TopicPartition.Topic = &empty
@@ -528,19 +587,34 @@ func (p *Pool) message(m *C.burrow_go_msg) *Message {
 	return msg
 }
 
-// dispatch hands a job to a worker goroutine. It waits while every goroutine is busy and the
-// channel is full: the feed then fills and the library's threads wait, which bounds memory. A
-// stop releases it: the message is then not started.
-func (p *Pool) dispatch(j job) {
+// dispatch hands a batch of n messages to a worker goroutine. It waits while every goroutine is
+// busy and the channel is full: the feed then fills and the library's threads wait, which bounds
+// memory. A stop releases it: the messages are then not started.
+func (p *Pool) dispatch(b batch, n int64) {
 	select {
 	case <-p.stopping:
-		complete(j.completion, nil)
+		release(b)
+		return
+	default:
+	}
+	p.load.Add(n * loadQueued)
+	select {
+	case p.jobs <- b: // a goroutine is free or the channel has room: no two-way select
 		return
 	default:
 	}
 	select {
-	case p.jobs <- j:
+	case p.jobs <- b:
 	case <-p.stopping:
+		p.load.Add(-n * loadQueued)
+		release(b)
+	}
+}
+
+// release completes a batch's messages as not started.
+func release(b batch) {
+	complete(b.first.completion, nil)
+	for _, j := range b.rest {
 		complete(j.completion, nil)
 	}
 }
@@ -586,13 +660,13 @@ func (p *Pool) GetStats() Stats {
 	C.burrow_pool_stats(p.handle, &s)
 	queued := int(s.jobs_queued)
 	if p.running {
-		queued += len(p.jobs)
+		queued += p.feedLen() + int(p.waiting())
 	}
 	return Stats{
 		MessagesProcessed:    int64(s.messages_processed),
 		MessagesFailed:       int64(s.messages_failed),
 		OffsetsCommitted:     int64(s.offsets_committed),
-		WorkersActive:        int(p.active.Load()),
+		WorkersActive:        int(p.busy()),
 		JobsQueued:           queued,
 		MessagesRetried:      int64(s.messages_retried),
 		MessagesSkipped:      int64(s.messages_skipped),

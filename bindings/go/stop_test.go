@@ -36,7 +36,9 @@ func waitRun(t *testing.T, errc <-chan error) error {
 func stopScenario(t *testing.T, fn ProcessFunc) (p *Pool, group, topic string, cancel context.CancelFunc, errc chan error) {
 	t.Helper()
 	topic, group = names(t)
-	fill(t, topic, 1, feedCapacity+feedBatch+100, 20) // the feeder holds up to a batch
+	// Besides the feed, the Go side holds at most feedBatch messages in each goroutine's batch,
+	// in each of the channel's 2 batches and in the batch the feeder is handing over.
+	fill(t, topic, 1, feedCapacity+5*feedBatch+100, 20)
 	c := testConfig(t)
 	c.NumWorkers = 2
 	c.ShutdownTimeout = time.Second
@@ -51,6 +53,9 @@ func stopScenario(t *testing.T, fn ProcessFunc) (p *Pool, group, topic string, c
 		s := p.GetStats()
 		return s.WorkersActive == 2 && len(p.jobs) == cap(p.jobs) && p.feedLen() == feedCapacity
 	}, hangLimit, 5*time.Millisecond, "workers busy, hand-off queue and feed full")
+	// Messages handed over and waiting: at least one per batch in the channel, counted in Stats.
+	assert.GreaterOrEqual(t, p.waiting(), int64(cap(p.jobs)))
+	assert.GreaterOrEqual(t, p.GetStats().JobsQueued, feedCapacity+int(p.waiting()), "the feed and the batches count as queued")
 	return p, group, topic, cancel, errc
 }
 
@@ -71,6 +76,8 @@ func TestCancelWithProcessFuncsWaitingOnCtx(t *testing.T) {
 	elapsed := time.Since(stoppedAt)
 	require.ErrorIs(t, err, context.Canceled)
 	t.Logf("Run returned %v after cancel", elapsed)
+	assert.Zero(t, p.waiting(), "every message handed over was released or run")
+	assert.Zero(t, p.busy())
 
 	n := 0
 	cancelledAt.Range(func(k, v any) bool {

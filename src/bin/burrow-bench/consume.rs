@@ -24,7 +24,7 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::Message as _;
 use rdkafka::ClientConfig;
 
-use crate::tally::Tally;
+use crate::tally::{rusage, write_samples, Tally};
 use crate::ConsumeArgs;
 
 /// Runs one consumer to the end (or its deadline) and prints its `result` line.
@@ -38,12 +38,13 @@ pub fn consume(args: &ConsumeArgs) -> Result<bool, String> {
         "c" => c_path(args, &tally, deadline)?,
         other => return Err(format!("unknown path {other:?} (bare, rust, c)")),
     };
+    // The run's CPU, before the report's own work (sorting and writing the samples).
+    let usage = rusage();
+    let latencies = tally.sorted_latencies();
     if let Some(file) = &args.samples {
-        tally
-            .write_samples(file)
-            .map_err(|e| format!("writing {file}: {e}"))?;
+        write_samples(file, &latencies).map_err(|e| format!("writing {file}: {e}"))?;
     }
-    println!("{}", tally.result_line(&args.path));
+    println!("{}", tally.result_line(&args.path, usage, &latencies));
     Ok(all)
 }
 

@@ -100,12 +100,8 @@ impl Tally {
         }
     }
 
-    /// The `result` line: counts, phase times (s since start), CPU, peak RSS, latency percentiles (ms).
-    pub fn result_line(&self, path: &str) -> String {
-        let secs = |t: &OnceLock<Instant>| {
-            t.get()
-                .map_or(-1.0, |t| t.duration_since(self.started).as_secs_f64())
-        };
+    /// The latency samples after the warm-up (µs), sorted.
+    pub fn sorted_latencies(&self) -> Vec<u32> {
         let done = self.done().min(self.expect) as usize;
         let mut lat: Vec<u32> = self.samples[..done]
             .iter()
@@ -113,6 +109,16 @@ impl Tally {
             .map(|a| a.load(Ordering::Relaxed))
             .collect();
         lat.sort_unstable();
+        lat
+    }
+
+    /// The `result` line: counts, phase times (s since start), the run's CPU and peak RSS
+    /// (`usage`, from [`rusage`]) and the percentiles (ms) of `lat`, sorted.
+    pub fn result_line(&self, path: &str, usage: (f64, i64), lat: &[u32]) -> String {
+        let secs = |t: &OnceLock<Instant>| {
+            t.get()
+                .map_or(-1.0, |t| t.duration_since(self.started).as_secs_f64())
+        };
         let pct = |p: f64| -> f64 {
             if lat.is_empty() {
                 return -1.0;
@@ -120,7 +126,7 @@ impl Tally {
             let i = ((lat.len() as f64 * p).ceil() as usize).clamp(1, lat.len()) - 1;
             lat[i] as f64 / 1000.0
         };
-        let (cpu, rss_kb) = rusage();
+        let (cpu, rss_kb) = usage;
         format!(
             "result path={path} done={} expect={} t10={:.4} t90={:.4} tlast={:.4} cpu_s={cpu:.3} maxrss_kb={rss_kb} \
              p50_ms={:.3} p95_ms={:.3} p99_ms={:.3} p999_ms={:.3} max_ms={:.3}",
@@ -136,23 +142,16 @@ impl Tally {
             pct(1.0),
         )
     }
+}
 
-    /// Writes the sorted latency samples (µs, one per line) for CDF plots.
-    pub fn write_samples(&self, path: &str) -> std::io::Result<()> {
-        let done = self.done().min(self.expect) as usize;
-        let mut lat: Vec<u32> = self.samples[..done]
-            .iter()
-            .skip(self.warmup as usize)
-            .map(|a| a.load(Ordering::Relaxed))
-            .collect();
-        lat.sort_unstable();
-        let mut text = String::with_capacity(lat.len() * 6);
-        for v in lat {
-            text.push_str(&v.to_string());
-            text.push('\n');
-        }
-        std::fs::write(path, text)
+/// Writes sorted latency samples (µs, one per line) for CDF plots.
+pub fn write_samples(path: &str, lat: &[u32]) -> std::io::Result<()> {
+    let mut text = String::with_capacity(lat.len() * 6);
+    for v in lat {
+        text.push_str(&v.to_string());
+        text.push('\n');
     }
+    std::fs::write(path, text)
 }
 
 /// CPU seconds (user + system) of this process so far, and its peak resident set in KiB.
