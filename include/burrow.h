@@ -40,7 +40,7 @@
 /**
  * Minor version of the headers you compiled against.
  */
-#define BURROW_VERSION_MINOR 0
+#define BURROW_VERSION_MINOR 1
 
 /**
  * Patch version of the headers you compiled against.
@@ -147,7 +147,8 @@ typedef uint32_t burrow_result;
 #endif // __cplusplus
 
 /**
- * The duty to finish one deferred message, obtained from `burrow_message_defer`.
+ * The duty to finish one deferred message, obtained from `burrow_message_defer` or
+ * `burrow_pool_take`.
  *
  * Finish it exactly once, from any thread, with `burrow_completion_complete` (which also frees
  * the handle), or drop it with `burrow_completion_free` (counts as a retriable failure). It may
@@ -792,6 +793,46 @@ burrow_result burrow_pool_subscribe(struct burrow_pool *pool, const char *const 
  * concurrently with `userdata`; `errstr` NULL or `errstr_size` writable bytes.
  */
 burrow_result burrow_pool_run(struct burrow_pool *pool, burrow_process_fn process, void *userdata, char *errstr, size_t errstr_size);
+
+/**
+ * Runs the pool **without worker threads**: the messages are taken, in batches, by
+ * `burrow_pool_take` calls from the caller's own threads, each as a `burrow_completion` to finish
+ * from any thread. For runtimes that schedule their own work (goroutines, an event loop, a
+ * thread pool of the host language): one call takes many messages, and no library thread
+ * waits on the caller. Otherwise as `burrow_pool_run`: it polls, commits what is safe and
+ * **blocks** until the pool is stopped or halts, with the same results. `burrow.workers` starts
+ * no threads here (it still sizes the default `burrow.job.queue.size`); `workers_busy` stays 0.
+ *
+ * A stop (or halt) hands out nothing more; the messages taken and not completed have
+ * `burrow.shutdown.timeout.ms` to complete, then the final commit is made (never past an
+ * unfinished message) and this returns. Completions outstanding then stay valid and may still
+ * be completed, with no effect (those messages are delivered again later). Use
+ * `burrow_pool_set_stopping_callback` to learn at once that a stop began.
+ *
+ * # Safety
+ * `pool` must be a live pool, not freed before this returns; `errstr` NULL or `errstr_size`
+ * writable bytes.
+ */
+burrow_result burrow_pool_run_external(struct burrow_pool *pool, char *errstr, size_t errstr_size);
+
+/**
+ * Takes up to `max` messages of a `burrow_pool_run_external` run: writes a completion for each
+ * to `out[0..*taken]`, in the order the pool hands them out, and returns `BURROW_RESULT_OK`.
+ * While there is none (or the run has not begun) it waits up to `timeout_ms`; `*taken` is 0
+ * when none came in time. Read each message with `burrow_completion_message` and finish it
+ * exactly once with `burrow_completion_complete` (or `burrow_completion_free`, a retriable
+ * failure), from any thread.
+ *
+ * Returns `BURROW_RESULT_CLOSED` once the run is over (nothing more will come: stop taking),
+ * `BURROW_RESULT_INVALID_ARGUMENT` when the pool runs with `burrow_pool_run` (worker threads
+ * and a process callback) instead. Callable from any number of threads at once, while the pool
+ * is not freed: free it only after `burrow_pool_run_external` has returned and no take is in
+ * progress.
+ *
+ * # Safety
+ * `pool` must be a live pool; `out` must have room for `max` pointers; `taken` writable.
+ */
+burrow_result burrow_pool_take(struct burrow_pool *pool, struct burrow_completion **out, size_t max, uint32_t timeout_ms, size_t *taken);
 
 /**
  * Sets the callback called **once per run as soon as the pool begins to stop**, whatever the

@@ -1,7 +1,7 @@
 //! The public pool: create it from a [`Config`], subscribe, run a processor, stop it from anywhere.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
@@ -11,6 +11,7 @@ use crate::config::{Config, FailurePolicy, PoolSettings};
 use crate::engine::backpressure::FetchGate;
 use crate::engine::coordinator::{Channels, Control, Coordinator, Event};
 use crate::engine::core::Core;
+use crate::engine::job::Report;
 use crate::engine::worker::{panic_text, JobQueue, Processor, WorkerPool};
 use crate::error::Error;
 use crate::kafka::committer::Committer;
@@ -45,6 +46,34 @@ pub struct Pool {
     /// Set by [`Pool::on_stopping`]; taken by the run.
     on_stopping: Mutex<Option<StoppingFn>>,
     metrics_server: Option<MetricsServer>,
+    /// Where [`Pool::take`] takes jobs, during a run without worker threads.
+    outlet: Mutex<Outlet>,
+    /// Signalled when `outlet` changes.
+    outlet_changed: Condvar,
+}
+
+/// The job queue of a run without worker threads, as [`Pool::take`] sees it.
+enum Outlet {
+    /// No run has begun (or it has not queued anything yet).
+    Waiting,
+    /// A run without worker threads: its queue and what a delivery reports through.
+    Open {
+        jobs: Arc<JobQueue>,
+        reports: Arc<Sender<Report>>,
+        timed: bool,
+    },
+    /// The run uses worker threads: nothing to take.
+    Threads,
+    /// The run is over.
+    Over,
+}
+
+/// Who runs the jobs of a run.
+enum Runner {
+    /// `burrow.workers` threads call the processor.
+    Threads(Processor),
+    /// No worker threads: the caller takes deliveries with [`Pool::take`].
+    External,
 }
 
 type StoppingFn = Box<dyn FnOnce() + Send>;
@@ -117,6 +146,8 @@ impl Pool {
             phase: Mutex::new(Phase::Idle),
             on_stopping: Mutex::new(None),
             metrics_server,
+            outlet: Mutex::new(Outlet::Waiting),
+            outlet_changed: Condvar::new(),
         })
     }
 
@@ -170,6 +201,116 @@ impl Pool {
     where
         F: Fn(Delivery) + Send + Sync + 'static,
     {
+        self.run_with(Runner::Threads(Arc::new(processor)))
+    }
+
+    /// Runs the pool without worker threads: the messages are taken, as deliveries, by
+    /// [`Pool::take`] calls from other threads (a runtime with its own tasks or goroutines pulls
+    /// them in batches instead of receiving each one on a worker thread). Everything else is as
+    /// for [`Pool::run_deferred`]: completions may come from any thread, a delivery dropped
+    /// without completing counts as a retriable failure, and a stop gives the deliveries taken
+    /// `burrow.shutdown.timeout.ms` to complete. `burrow.workers` sets no threads here; it still
+    /// sizes the default job queue. The busy-worker figures (`workers_busy`, the worker
+    /// utilization metric) stay at 0: the pool does not see the caller's work.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), burrow::Error> {
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use burrow::{Config, Outcome, Pool};
+    ///
+    /// let mut config = Config::new();
+    /// config.set("bootstrap.servers", "localhost:9092")?;
+    /// config.set("group.id", "orders")?;
+    /// let pool = Arc::new(Pool::new(&config)?);
+    /// pool.subscribe(&["orders"])?;
+    /// let taker = {
+    ///     let pool = pool.clone();
+    ///     std::thread::spawn(move || {
+    ///         let mut batch = Vec::new();
+    ///         // Ok(0): nothing within the timeout; Err(Closed): the run is over.
+    ///         while pool.take(&mut batch, 64, Duration::from_millis(500)).is_ok() {
+    ///             for delivery in batch.drain(..) {
+    ///                 delivery.complete(Outcome::Done);
+    ///             }
+    ///         }
+    ///     })
+    /// };
+    /// pool.run_external()?;
+    /// taker.join().unwrap();
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn run_external(&self) -> Result<(), Error> {
+        self.run_with(Runner::External)
+    }
+
+    /// Takes up to `max` messages of a [`Pool::run_external`] run into `out`, waiting up to
+    /// `timeout` while there is none (or while the run has not begun). Returns how many it took:
+    /// 0 when none came within `timeout`. Complete each delivery, from any thread.
+    ///
+    /// Callable from any number of threads. Fails with [`Error::Closed`] once the run is over
+    /// (every message not taken by then stays uncommitted and is delivered again later), and
+    /// with [`Error::Thread`] when the pool runs with worker threads instead.
+    pub fn take(
+        &self,
+        out: &mut Vec<Delivery>,
+        max: usize,
+        timeout: Duration,
+    ) -> Result<usize, Error> {
+        self.take_each(max, timeout, |delivery| out.push(delivery))
+    }
+
+    /// [`Pool::take`], passing each delivery to `out`.
+    pub(crate) fn take_each(
+        &self,
+        max: usize,
+        timeout: Duration,
+        mut out: impl FnMut(Delivery),
+    ) -> Result<usize, Error> {
+        let deadline = Instant::now() + timeout;
+        let (jobs, reports, timed) =
+            {
+                let mut outlet = self.outlet.lock().unwrap_or_else(|e| e.into_inner());
+                loop {
+                    match &*outlet {
+                        Outlet::Open {
+                            jobs,
+                            reports,
+                            timed,
+                        } => break (jobs.clone(), reports.clone(), *timed),
+                        Outlet::Over => return Err(Error::Closed),
+                        Outlet::Threads => return Err(Error::Thread(
+                            "Pool::take: the pool runs with worker threads (run_external takes)"
+                                .into(),
+                        )),
+                        Outlet::Waiting => {}
+                    }
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return Ok(0);
+                    }
+                    outlet = self
+                        .outlet_changed
+                        .wait_timeout(outlet, deadline - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                }
+            };
+        let wait = deadline.saturating_duration_since(Instant::now());
+        jobs.take_batch(max, wait, |job| {
+            out(Delivery::new(job, reports.clone(), timed))
+        })
+        .ok_or(Error::Closed)
+    }
+
+    /// Sets what [`Pool::take`] sees and wakes the takers waiting for it.
+    fn set_outlet(&self, next: Outlet) {
+        *self.outlet.lock().unwrap_or_else(|e| e.into_inner()) = next;
+        self.outlet_changed.notify_all();
+    }
+
+    fn run_with(&self, runner: Runner) -> Result<(), Error> {
         {
             let mut phase = self.phase.lock().unwrap_or_else(|e| e.into_inner());
             if *phase != Phase::Idle {
@@ -183,14 +324,15 @@ impl Pool {
                 .unwrap_or_else(|e| e.into_inner())
                 .take(),
         ));
-        let result = self.run_inner(Arc::new(processor), stopping.clone());
+        let result = self.run_inner(runner, stopping.clone());
+        self.set_outlet(Outlet::Over);
         fire_stopping(&stopping);
         self.close();
         *self.phase.lock().unwrap_or_else(|e| e.into_inner()) = Phase::Finished;
         result
     }
 
-    fn run_inner(&self, processor: Processor, stopping: StoppingOnce) -> Result<(), Error> {
+    fn run_inner(&self, runner: Runner, stopping: StoppingOnce) -> Result<(), Error> {
         let consumer = self.consumer()?;
         let events = self
             .events
@@ -213,14 +355,28 @@ impl Pool {
             _ => None,
         };
         let committer = Committer::start(consumer.clone())?;
-        let workers = WorkerPool::start(
-            s.workers,
-            jobs.clone(),
-            reports_tx,
-            processor,
-            self.counters.busy.clone(),
-            self.counters.metrics.is_some(),
-        )?;
+        let timed = self.counters.metrics.is_some();
+        let workers = match runner {
+            Runner::Threads(processor) => {
+                self.set_outlet(Outlet::Threads);
+                Some(WorkerPool::start(
+                    s.workers,
+                    jobs.clone(),
+                    reports_tx,
+                    processor,
+                    self.counters.busy.clone(),
+                    timed,
+                )?)
+            }
+            Runner::External => {
+                self.set_outlet(Outlet::Open {
+                    jobs: jobs.clone(),
+                    reports: Arc::new(reports_tx),
+                    timed,
+                });
+                None
+            }
+        };
         let poll_stop = Arc::new(AtomicBool::new(false));
         let gate = Arc::new(FetchGate::new(s.job_queue_size));
         let poller = {
@@ -266,7 +422,9 @@ impl Pool {
         // and made its final commit.
         poll_stop.store(true, Ordering::SeqCst);
         let _ = poller.join();
-        workers.join(Instant::now() + Duration::from_millis(500));
+        if let Some(workers) = workers {
+            workers.join(Instant::now() + Duration::from_millis(500));
+        }
         result
     }
 

@@ -649,3 +649,121 @@ fn two_pools_in_one_group_one_leaving_loses_nothing() {
     // only "nothing lost" is asserted; duplicates are reported.
     assert!(duplicates < 4000);
 }
+
+#[test]
+fn run_external_hands_messages_to_takers_in_batches_and_commits_the_end() {
+    init_logs();
+    let kafka = MockKafka::new();
+    let (topic, group) = (unique("ext"), unique("g"));
+    kafka.topic(&topic, 4);
+    produce(&kafka.bootstrap(), &topic, 4, 2000, |i| {
+        Some(format!("k{}", i % 7))
+    });
+    let pool = Pool::new(&config(&kafka.bootstrap(), &group, &[])).unwrap();
+    pool.subscribe(&[&topic]).unwrap();
+    let running = Running::start(pool, |p| p.run_external());
+    let seen = Seen::default();
+    let biggest = Arc::new(AtomicUsize::new(0));
+    let takers: Vec<_> = (0..2)
+        .map(|_| {
+            let (pool, seen, biggest) = (running.pool.clone(), seen.clone(), biggest.clone());
+            std::thread::spawn(move || {
+                let mut batch = Vec::new();
+                loop {
+                    match pool.take(&mut batch, 64, Duration::from_millis(100)) {
+                        Ok(n) => {
+                            assert_eq!(n, batch.len());
+                            assert!(n <= 64);
+                            biggest.fetch_max(n, Ordering::Relaxed);
+                            for d in batch.drain(..) {
+                                seen.record(d.message().partition(), d.message().offset());
+                                d.complete(Outcome::Done);
+                            }
+                        }
+                        Err(e) => return e,
+                    }
+                }
+            })
+        })
+        .collect();
+    let expected = per_partition_end(2000, 4);
+    wait_committed(&kafka.bootstrap(), &group, &topic, &expected, LONG);
+    running.stop().unwrap();
+    for t in takers {
+        assert!(
+            matches!(t.join().unwrap(), Error::Closed),
+            "a take after the run fails with Closed"
+        );
+    }
+    let counts = seen.counts();
+    assert_eq!(counts.len(), 2000, "every message taken");
+    assert!(counts.values().all(|&c| c == 1), "none taken twice");
+    assert!(
+        biggest.load(Ordering::Relaxed) > 1,
+        "takes returned batches"
+    );
+}
+
+#[test]
+fn take_refuses_a_run_with_worker_threads() {
+    init_logs();
+    let kafka = MockKafka::new();
+    let (topic, group) = (unique("ext-threads"), unique("g"));
+    kafka.topic(&topic, 1);
+    let pool = Pool::new(&config(&kafka.bootstrap(), &group, &[])).unwrap();
+    pool.subscribe(&[&topic]).unwrap();
+    let mut batch = Vec::new();
+    assert_eq!(
+        pool.take(&mut batch, 8, Duration::from_millis(10)).unwrap(),
+        0,
+        "before the run: nothing within the timeout"
+    );
+    let running = Running::start(pool, |p| p.run(|_| Outcome::Done));
+    wait_until(LONG, "the take sees the run", || {
+        !matches!(
+            running.pool.take(&mut batch, 8, Duration::from_millis(10)),
+            Ok(0)
+        )
+    });
+    assert!(matches!(
+        running.pool.take(&mut batch, 8, Duration::from_millis(10)),
+        Err(Error::Thread(_))
+    ));
+    assert!(batch.is_empty());
+}
+
+/// `jobs_queued` counts the jobs waiting in the workers' queue, not only those the pool has not
+/// queued for them yet.
+#[test]
+fn jobs_queued_counts_the_workers_queue() {
+    init_logs();
+    let kafka = MockKafka::new();
+    let (topic, group) = (unique("queued"), unique("g"));
+    kafka.topic(&topic, 1);
+    produce(&kafka.bootstrap(), &topic, 1, 500, |_| None);
+    let pool = Pool::new(&config(
+        &kafka.bootstrap(),
+        &group,
+        &[("burrow.workers", "1"), ("burrow.job.queue.size", "50")],
+    ))
+    .unwrap();
+    pool.subscribe(&[&topic]).unwrap();
+    let release = Arc::new(AtomicBool::new(false));
+    let r = release.clone();
+    let running = Running::start(pool, move |p| {
+        p.run(move |_| {
+            while !r.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Outcome::Done
+        })
+    });
+    // Every message received and unfinished is either in the busy worker or queued.
+    wait_until(LONG, "the worker's queue counted as queued", || {
+        let s = running.stats();
+        s.workers_busy == 1 && s.messages_inflight > 50 && s.jobs_queued + 1 == s.messages_inflight
+    });
+    release.store(true, Ordering::SeqCst);
+    wait_committed(&kafka.bootstrap(), &group, &topic, &[500], LONG);
+    running.stop().unwrap();
+}

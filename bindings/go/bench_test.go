@@ -60,7 +60,7 @@ func BenchmarkNoopGoWrapper(b *testing.B) {
 
 func BenchmarkNoopCCallback(b *testing.B) {
 	c := testConfig(b)
-	c.NumWorkers = 4 // burrow.workers = 4 library threads, as for the Go wrapper
+	c.NumWorkers = 4 // burrow.workers = 4 library threads call the C callback
 	benchRun(b, 200_000, 8, c, nil, true)
 }
 

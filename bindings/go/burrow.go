@@ -48,7 +48,7 @@ import (
 
 // Version is the version of this package; it equals the version of the libburrow it is
 // released with (HeaderVersion, LibraryVersion).
-const Version = "1.0.0"
+const Version = "1.1.0"
 
 // HeaderVersion is the version of burrow.h this package was compiled against.
 var HeaderVersion = fmt.Sprintf("%d.%d.%d", C.BURROW_VERSION_MAJOR, C.BURROW_VERSION_MINOR, C.BURROW_VERSION_PATCH)

@@ -43,8 +43,8 @@ const (
 // Config configures a Pool. The fields up to ShutdownTimeout are the original package's;
 // start from DefaultConfig.
 type Config struct {
-	// NumWorkers is the number of goroutines running the ProcessFunc (burrow.workers is set
-	// to a few hand-off threads, see NewPool).
+	// NumWorkers is the number of goroutines running the ProcessFunc (the library runs no
+	// worker threads for a Go pool, see NewPool).
 	NumWorkers int
 	// JobQueueSize: messages that may wait for a free worker (burrow.job.queue.size).
 	JobQueueSize int
@@ -167,11 +167,10 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// handoffThreads is the number of library worker threads: they only copy a message and hand
-// it to the goroutines, which takes about a microsecond, so a few suffice; more would only
-// add OS threads that block on a full channel.
-func handoffThreads(numWorkers int) int {
-	return min(numWorkers, 4)
+// libraryWorkers is burrow.workers for the library: it starts no threads for the Go path (the
+// goroutines take the messages), so the value only reaches the pool's workers gauge.
+func libraryWorkers(numWorkers int) int {
+	return min(numWorkers, 100_000)
 }
 
 func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
@@ -179,7 +178,7 @@ func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10)
 // burrowKeys maps the Config to burrow.* keys, in a fixed order.
 func (c Config) burrowKeys() [][2]string {
 	kv := [][2]string{
-		{"burrow.workers", strconv.Itoa(handoffThreads(c.NumWorkers))},
+		{"burrow.workers", strconv.Itoa(libraryWorkers(c.NumWorkers))},
 		{"burrow.job.queue.size", strconv.Itoa(c.JobQueueSize)},
 		{"burrow.result.queue.size", strconv.Itoa(c.ResultQueueSize)},
 		{"burrow.commit.interval.ms", ms(max(c.CommitInterval, time.Millisecond))},

@@ -105,7 +105,7 @@ func TestEveryConfigFieldIsAcceptedByTheLibrary(t *testing.T) {
 	c.MaxInflightPerPartition = 500
 	c.EnableMetrics = true
 	keys := c.burrowKeys()
-	assert.Contains(t, keys, [2]string{"burrow.workers", "4"})
+	assert.Contains(t, keys, [2]string{"burrow.workers", "50"})
 	assert.Contains(t, keys, [2]string{"burrow.ordering", "key"})
 	assert.Contains(t, keys, [2]string{"burrow.retry.backoff.max.ms", "1000"})
 	require.NoError(t, cluster.CreateTopic(topic, 1))

@@ -33,7 +33,7 @@ type Stats struct {
 	MessagesFailed    int64
 	OffsetsCommitted  int64
 	WorkersActive     int // goroutines inside the ProcessFunc now
-	JobsQueued        int // messages waiting for a goroutine (library queue, feed, goroutines' batches)
+	JobsQueued        int // messages waiting for a goroutine (library queue, Go channel, goroutines' batches)
 
 	MessagesRetried      int64
 	MessagesSkipped      int64
@@ -96,9 +96,7 @@ type Pool struct {
 	// goroutines and not started (queued in the channel or behind a goroutine's running message
 	// in its batch), the low 32 bits ProcessFuncs running. One word, so that starting a message
 	// costs one atomic add.
-	load   atomic.Int64
-	feedMu sync.Mutex
-	feed   *C.burrow_go_feed // the running pool's feed (read by tests under feedMu)
+	load atomic.Int64
 
 	// topics interns topic names: messages of a topic share one *string (read-only, copied on
 	// write under topicsMu), so a message costs no topic allocation.
@@ -171,8 +169,8 @@ var livePools atomic.Int64
 // consumer's properties and subscribes it to consumer's topics (if any; else call
 // Pool.Subscribe). config.Logger receives the pool's logs (see Config.Logger).
 //
-// burrow.workers (library threads) is min(NumWorkers, 4): those threads only hand messages to
-// NumWorkers goroutines.
+// The library runs no worker threads for the pool: one goroutine takes its messages in batches
+// and hands them to NumWorkers goroutines.
 //
 // Close the pool when done with it. A pool that becomes unreachable without Close is closed by
 // a finalizer (a running pool is always reachable), but finalizers run at the garbage
@@ -307,21 +305,13 @@ func (p *Pool) run(ctx context.Context, fn ProcessFunc, cNoop bool) (err error) 
 	if ctx.Err() != nil {
 		p.beginStop()
 	}
-	feed := C.burrow_go_feed_new(feedCapacity)
-	if feed == nil {
-		return fmt.Errorf("burrow: Run: cannot allocate the message feed")
-	}
 	// The feeder's batch buffer is C memory: cgo's pointer check would scan a Go buffer of
 	// structs holding pointers on every call.
-	cbuf := (*C.burrow_go_msg)(C.calloc(feedBatch, C.size_t(unsafe.Sizeof(C.burrow_go_msg{}))))
+	cbuf := (*C.burrow_go_msg)(C.calloc(takeBatch, C.size_t(unsafe.Sizeof(C.burrow_go_msg{}))))
 	if cbuf == nil {
-		C.burrow_go_feed_free(feed)
-		return fmt.Errorf("burrow: Run: cannot allocate the message feed")
+		return fmt.Errorf("burrow: Run: cannot allocate the feeder's buffer")
 	}
 	defer C.free(unsafe.Pointer(cbuf))
-	p.feedMu.Lock()
-	p.feed = feed
-	p.feedMu.Unlock()
 
 	// The ProcessFuncs' ctx: the values of ctx, cancelled ShutdownTimeout after a stop begins
 	// (or when the run is over, whichever comes first).
@@ -345,10 +335,15 @@ func (p *Pool) run(ctx context.Context, fn ProcessFunc, cNoop bool) (err error) 
 		rc     C.burrow_result
 		errstr []C.char
 	}
+	// The handle stays valid until Run returns: only Run or a Close while running (which
+	// defers the free to Run) frees it.
+	ran := make(chan struct{}) // the library's run has returned
 	fed := make(chan struct{})
 	go func() {
 		defer close(fed)
-		p.feedJobs(feed, cbuf)
+		if !cNoop {
+			p.feedJobs(cbuf, ran)
+		}
 	}()
 	done := make(chan result, 1)
 	go func() {
@@ -357,9 +352,8 @@ func (p *Pool) run(ctx context.Context, fn ProcessFunc, cNoop bool) (err error) 
 		if cNoop {
 			noop = 1
 		}
-		// The handle stays valid until Run returns: only Run or a Close while running (which
-		// defers the free to Run) frees it. The run closes the feed when it returns.
-		rc := C.burrow_go_pool_run(p.handle, C.uintptr_t(h), C.uintptr_t(p.logID), noop, feed, &errstr[0], C.size_t(len(errstr)))
+		rc := C.burrow_go_pool_run(p.handle, C.uintptr_t(h), C.uintptr_t(p.logID), noop, &errstr[0], C.size_t(len(errstr)))
+		close(ran)
 		done <- result{rc, errstr}
 	}()
 
@@ -378,11 +372,7 @@ func (p *Pool) run(ctx context.Context, fn ProcessFunc, cNoop bool) (err error) 
 	}
 	// No callback runs any more, none will: no more jobs. Jobs still queued are not started.
 	p.beginStopLocal()
-	<-fed // the feed is closed and empty
-	p.feedMu.Lock()
-	p.feed = nil
-	p.feedMu.Unlock()
-	C.burrow_go_feed_free(feed)
+	<-fed // the feeder has handed over or released every message it took
 	close(p.jobs)
 	cancelWork()
 	p.waitWorkers(&workers)
@@ -495,23 +485,39 @@ func goStopping(handle C.uintptr_t) {
 	cgo.Handle(handle).Value().(*Pool).beginStopLocal()
 }
 
-// feedCapacity bounds the messages queued between the library's threads and the feeder
-// goroutine; feedBatch is how many the feeder takes per cgo call.
-const (
-	feedCapacity = 1024
-	feedBatch    = 256
-)
+// takeBatch is how many messages the feeder takes per cgo call.
+const takeBatch = C.BURROW_GO_TAKE_MAX
 
-// feedJobs takes the deferred messages the library's threads queue on feed, in batches (one
-// cgo call per batch, into cbuf: feedBatch entries), and hands them to the worker goroutines. It returns once the run is over
-// and the feed is empty.
-func (p *Pool) feedJobs(feed *C.burrow_go_feed, cbuf *C.burrow_go_msg) {
-	buf := unsafe.Slice(cbuf, feedBatch)
+// takeWait bounds each take's wait while the pool has no message for the Go side.
+const takeWait = 250 * time.Millisecond
+
+// feedJobs takes the run's messages from the library in batches (one cgo call per batch, into
+// cbuf: takeBatch entries) and hands them to the worker goroutines. It returns once the run is
+// over (ran is closed when the library's run has returned).
+func (p *Pool) feedJobs(cbuf *C.burrow_go_msg, ran <-chan struct{}) {
+	buf := unsafe.Slice(cbuf, takeBatch)
 	var last *string // the topic of the last message
 	for {
-		n := int(C.burrow_go_feed_take(feed, cbuf, feedBatch))
-		if n == 0 {
+		var taken C.size_t
+		rc := C.burrow_go_take(p.handle, C.uintptr_t(p.logID), cbuf, takeBatch, C.uint32_t(takeWait.Milliseconds()), &taken)
+		switch rc {
+		case C.BURROW_RESULT_OK:
+		case C.BURROW_RESULT_CLOSED:
 			return
+		default:
+			// Not expected: stop rather than leave the run without anyone taking its messages.
+			p.log.Error("burrow: taking messages failed; stopping the pool", zap.Error(resultError("take", rc, nil)))
+			p.beginStop()
+			return
+		}
+		n := int(taken)
+		if n == 0 {
+			select {
+			case <-ran: // the run ended without opening (it failed to start)
+				return
+			default:
+			}
+			continue
 		}
 		per := max(1, n/p.config.NumWorkers)
 		for i := 0; i < n; {
@@ -528,16 +534,6 @@ func (p *Pool) feedJobs(feed *C.burrow_go_feed, cbuf *C.burrow_go_msg) {
 			p.dispatch(b, int64(m))
 		}
 	}
-}
-
-// feedLen is how many messages wait on the running pool's feed (tests).
-func (p *Pool) feedLen() int {
-	p.feedMu.Lock()
-	defer p.feedMu.Unlock()
-	if p.feed == nil {
-		return 0
-	}
-	return int(C.burrow_go_feed_len(p.feed))
 }
 
 // message copies a queued message into Go memory. lastTopic is the feeder's last interned
@@ -588,8 +584,8 @@ func (p *Pool) message(m *C.burrow_go_msg, lastTopic **string) *Message {
 }
 
 // dispatch hands a batch of n messages to a worker goroutine. It waits while every goroutine is
-// busy and the channel is full: the feed then fills and the library's threads wait, which bounds
-// memory. A stop releases it: the messages are then not started.
+// busy and the channel is full: the library's job queue then fills and the pool holds off
+// fetching, which bounds memory. A stop releases it: the messages are then not started.
 func (p *Pool) dispatch(b batch, n int64) {
 	select {
 	case <-p.stopping:
@@ -660,7 +656,7 @@ func (p *Pool) GetStats() Stats {
 	C.burrow_pool_stats(p.handle, &s)
 	queued := int(s.jobs_queued)
 	if p.running {
-		queued += p.feedLen() + int(p.waiting())
+		queued += int(p.waiting())
 	}
 	return Stats{
 		MessagesProcessed:    int64(s.messages_processed),

@@ -29,18 +29,20 @@ func waitRun(t *testing.T, errc <-chan error) error {
 	}
 }
 
-// stopScenario: one partition of more records than the feed holds, 2 workers (so 2 library
-// threads), ShutdownTimeout 1 s. fn runs in the goroutines; the pool is started and the function
-// returns once both workers are inside fn, the hand-off queue is full and so is the feed, so
-// library threads are blocked handing messages over.
+// stopScenario: one partition of more records than the pool holds, 2 workers, a job queue of
+// 100, ShutdownTimeout 1 s. fn runs in the goroutines; the pool is started and the function
+// returns once both workers are inside fn, the hand-off channel is full and so is the library's
+// job queue, so the pool holds off fetching.
 func stopScenario(t *testing.T, fn ProcessFunc) (p *Pool, group, topic string, cancel context.CancelFunc, errc chan error) {
 	t.Helper()
 	topic, group = names(t)
-	// Besides the feed, the Go side holds at most feedBatch messages in each goroutine's batch,
-	// in each of the channel's 2 batches and in the batch the feeder is handing over.
-	fill(t, topic, 1, feedCapacity+5*feedBatch+100, 20)
+	const queue = 100
+	// The Go side holds at most a take (up to the queue) in each goroutine's batch, in each of
+	// the channel's 2 batches and in the batch the feeder is handing over.
+	fill(t, topic, 1, queue+5*queue+100, 20)
 	c := testConfig(t)
 	c.NumWorkers = 2
+	c.JobQueueSize = queue
 	c.ShutdownTimeout = time.Second
 	c.CommitInterval = time.Hour // only the final commit commits
 	c.CommitBatchSize = 1_000_000
@@ -51,11 +53,12 @@ func stopScenario(t *testing.T, fn ProcessFunc) (p *Pool, group, topic string, c
 	go func() { errc <- p.Run(ctx, fn) }()
 	require.Eventually(t, func() bool {
 		s := p.GetStats()
-		return s.WorkersActive == 2 && len(p.jobs) == cap(p.jobs) && p.feedLen() == feedCapacity
-	}, hangLimit, 5*time.Millisecond, "workers busy, hand-off queue and feed full")
-	// Messages handed over and waiting: at least one per batch in the channel, counted in Stats.
+		return s.WorkersActive == 2 && len(p.jobs) == cap(p.jobs) && s.JobsQueued-int(p.waiting()) >= queue
+	}, hangLimit, 5*time.Millisecond, "workers busy, hand-off channel and job queue full")
+	// Messages handed over and waiting: at least one per batch in the channel, counted in Stats
+	// with the library's queue.
 	assert.GreaterOrEqual(t, p.waiting(), int64(cap(p.jobs)))
-	assert.GreaterOrEqual(t, p.GetStats().JobsQueued, feedCapacity+int(p.waiting()), "the feed and the batches count as queued")
+	assert.GreaterOrEqual(t, p.GetStats().JobsQueued, queue+int(p.waiting()), "the library's queue and the batches count as queued")
 	return p, group, topic, cancel, errc
 }
 

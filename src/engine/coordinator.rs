@@ -132,7 +132,8 @@ impl<K: KafkaSide> Coordinator<K> {
             if now >= self.next_tick {
                 self.next_tick = now + TICK;
                 let kafka = &self.kafka;
-                self.core.publish_stats(now, |tp| kafka.end_offset(tp));
+                self.core
+                    .publish_stats(now, self.jobs.len(), |tp| kafka.end_offset(tp));
             }
         }
         if let Some(done) = self.revoke_done.take() {
@@ -141,7 +142,7 @@ impl<K: KafkaSide> Coordinator<K> {
         self.jobs.close(); // workers exit once the queue is empty
         let kafka = &self.kafka;
         self.core
-            .publish_stats(Instant::now(), |tp| kafka.end_offset(tp));
+            .publish_stats(Instant::now(), self.jobs.len(), |tp| kafka.end_offset(tp));
         if let Some(e) = self.fatal {
             return Err(Error::Kafka(e));
         }

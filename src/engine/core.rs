@@ -714,8 +714,14 @@ impl Core {
         }
     }
 
-    /// Publishes counters and per-partition figures; `end_of` gives a partition's end offset.
-    pub fn publish_stats(&mut self, now: Instant, end_of: impl Fn(&TopicPartition) -> Option<i64>) {
+    /// Publishes counters and per-partition figures; `in_queue` is how many jobs wait in the
+    /// workers' queue, `end_of` gives a partition's end offset.
+    pub fn publish_stats(
+        &mut self,
+        now: Instant,
+        in_queue: usize,
+        end_of: impl Fn(&TopicPartition) -> Option<i64>,
+    ) {
         let mut inflight = 0;
         let mut waiting = 0;
         let mut parts = Vec::new();
@@ -746,7 +752,7 @@ impl Core {
             m.worker_utilization.set(c.busy.count() as f64 / workers);
         }
         c.queued.store(
-            waiting + self.ready.len() + self.retries.len(),
+            in_queue + waiting + self.ready.len() + self.retries.len(),
             Ordering::Relaxed,
         );
         if let Ok(mut p) = c.partitions.lock() {

@@ -10,7 +10,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use crossbeam_queue::ArrayQueue;
@@ -190,6 +190,59 @@ impl<T> JobQueue<T> {
     }
 }
 
+impl<T> JobQueue<T> {
+    /// Takes up to `max` queued jobs, each passed to `out`, for a caller that runs them itself (a
+    /// pool run without worker threads). While none is queued it sleeps like a worker, up to
+    /// `timeout`. Returns how many it took (0: none within `timeout`), or `None` once the queue
+    /// is closed and empty.
+    pub fn take_batch(
+        &self,
+        max: usize,
+        timeout: Duration,
+        mut out: impl FnMut(T),
+    ) -> Option<usize> {
+        let taken = self.take_into(&mut out, max);
+        if taken > 0 || max == 0 {
+            return Some(taken);
+        }
+        let deadline = Instant::now() + timeout;
+        let mut guard = self.lock();
+        self.sleepers.fetch_add(1, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        let result = loop {
+            let taken = self.take_into(&mut out, max);
+            if taken > 0 {
+                break Some(taken);
+            }
+            if self.closed.load(Ordering::SeqCst) {
+                break None;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                break Some(0);
+            }
+            guard = self
+                .wake
+                .wait_timeout(guard, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        };
+        self.sleepers.fetch_sub(1, Ordering::SeqCst);
+        drop(guard);
+        result
+    }
+
+    fn take_into(&self, out: &mut impl FnMut(T), max: usize) -> usize {
+        let mut taken = 0;
+        while taken < max {
+            let Some(job) = self.take() else { break };
+            out(job);
+            taken += 1;
+        }
+        taken
+    }
+}
+
 /// A fixed set of worker threads fed by one [`JobQueue`].
 pub(crate) struct WorkerPool {
     handles: Vec<JoinHandle<()>>,
@@ -326,6 +379,55 @@ mod tests {
         let mut taken = taken.lock().unwrap().clone();
         taken.sort_unstable();
         assert_eq!(taken, (0..1000).collect::<Vec<_>>());
+    }
+
+    /// A batch take returns what is queued (at most `max`), waits while nothing is (waking when
+    /// jobs are queued, giving up at its timeout with 0), and reports the end once the queue is
+    /// closed and empty.
+    #[test]
+    fn take_batch_takes_up_to_max_waits_and_ends() {
+        let q = Arc::new(JobQueue::<u32>::new(16));
+        let mut next = 0u32;
+        q.fill(|| (next < 10).then(|| (next, next += 1).0));
+        let mut got = Vec::new();
+        assert_eq!(q.take_batch(4, Duration::ZERO, |j| got.push(j)), Some(4));
+        assert_eq!(q.take_batch(100, Duration::ZERO, |j| got.push(j)), Some(6));
+        assert_eq!(got, (0..10).collect::<Vec<_>>());
+        assert!(q.is_low());
+
+        let started = Instant::now();
+        assert_eq!(
+            q.take_batch(4, Duration::from_millis(30), |j| got.push(j)),
+            Some(0)
+        );
+        assert!(started.elapsed() >= Duration::from_millis(30));
+
+        let taker = {
+            let q = q.clone();
+            std::thread::spawn(move || {
+                let mut got = Vec::new();
+                let n = q.take_batch(8, Duration::from_secs(30), |j| got.push(j));
+                (n, got)
+            })
+        };
+        settle(&q, 1);
+        q.fill(|| (next < 13).then(|| (next, next += 1).0));
+        let (n, got) = taker.join().unwrap();
+        assert!(
+            n.is_some_and(|n| n >= 1) && got.len() == n.unwrap(),
+            "woken by the fill: {n:?}"
+        );
+        let mut rest = Vec::new();
+        q.take_batch(8, Duration::ZERO, |j| rest.push(j));
+        assert_eq!(got.len() + rest.len(), 3);
+
+        let taker = {
+            let q = q.clone();
+            std::thread::spawn(move || q.take_batch(8, Duration::from_secs(30), |_| {}))
+        };
+        settle(&q, 1);
+        q.close();
+        assert_eq!(taker.join().unwrap(), None, "closed and empty: the end");
     }
 
     /// A burst of jobs reaches every idle worker: N jobs that each wait until all N are running

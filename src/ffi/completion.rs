@@ -9,7 +9,8 @@ use super::message::{
 use super::{burrow_result, check_null, guard, text_arg};
 use crate::outcome::{Delivery, Outcome};
 
-/// The duty to finish one deferred message, obtained from `burrow_message_defer`.
+/// The duty to finish one deferred message, obtained from `burrow_message_defer` or
+/// `burrow_pool_take`.
 ///
 /// Finish it exactly once, from any thread, with `burrow_completion_complete` (which also frees
 /// the handle), or drop it with `burrow_completion_free` (counts as a retriable failure). It may
@@ -28,6 +29,15 @@ impl burrow_completion {
         let message = burrow_message::with_state(view, delivery, true);
         message.state().error = error;
         Box::into_raw(Box::new(Self { message }))
+    }
+}
+
+impl burrow_completion {
+    /// A new heap handle for a delivery taken by `burrow_pool_take`.
+    pub(crate) fn taken(delivery: Delivery) -> *mut Self {
+        Box::into_raw(Box::new(Self {
+            message: burrow_message::taken(delivery),
+        }))
     }
 }
 

@@ -123,6 +123,12 @@ impl burrow_message {
         Self::with_state(view, delivery, false)
     }
 
+    /// A handle for a delivery taken by `burrow_pool_take`: deferred from the start.
+    pub(crate) fn taken(delivery: Delivery) -> Self {
+        let view = View::of(delivery.message(), delivery.attempt());
+        Self::with_state(view, delivery, true)
+    }
+
     pub(crate) fn with_state(view: View, delivery: Delivery, deferred: bool) -> Self {
         Self {
             view,

@@ -9,10 +9,11 @@ use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use super::completion::outcome_of;
+use super::completion::{burrow_completion, outcome_of};
 use super::config::burrow_config;
 use super::message::{burrow_message, burrow_outcome, BURROW_OUTCOME_DEFERRED};
 use super::{burrow_result, check_null, guard, str_arg, write_errstr, write_out};
+use crate::error::Error;
 use crate::outcome::{Delivery, Outcome};
 use crate::pool::Pool;
 
@@ -342,6 +343,115 @@ pub unsafe extern "C" fn burrow_pool_run(
         // The last access to the pool: from here on another thread may free it.
         pool.phase.store(FINISHED, Ordering::Release);
         code
+    })
+}
+
+/// Runs the pool **without worker threads**: the messages are taken, in batches, by
+/// `burrow_pool_take` calls from the caller's own threads, each as a `burrow_completion` to finish
+/// from any thread. For runtimes that schedule their own work (goroutines, an event loop, a
+/// thread pool of the host language): one call takes many messages, and no library thread
+/// waits on the caller. Otherwise as `burrow_pool_run`: it polls, commits what is safe and
+/// **blocks** until the pool is stopped or halts, with the same results. `burrow.workers` starts
+/// no threads here (it still sizes the default `burrow.job.queue.size`); `workers_busy` stays 0.
+///
+/// A stop (or halt) hands out nothing more; the messages taken and not completed have
+/// `burrow.shutdown.timeout.ms` to complete, then the final commit is made (never past an
+/// unfinished message) and this returns. Completions outstanding then stay valid and may still
+/// be completed, with no effect (those messages are delivered again later). Use
+/// `burrow_pool_set_stopping_callback` to learn at once that a stop began.
+///
+/// # Safety
+/// `pool` must be a live pool, not freed before this returns; `errstr` NULL or `errstr_size`
+/// writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn burrow_pool_run_external(
+    pool: *mut burrow_pool,
+    errstr: *mut c_char,
+    errstr_size: usize,
+) -> burrow_result {
+    guard(|| {
+        check_null!(pool);
+        // SAFETY: non-NULL and live until this returns (caller contract); shared access only.
+        let pool = unsafe { &*pool };
+        if pool
+            .phase
+            .compare_exchange(IDLE, RUNNING, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            // SAFETY: caller contract on errstr.
+            unsafe {
+                write_errstr(
+                    errstr,
+                    errstr_size,
+                    "the pool is running or has already run",
+                )
+            };
+            return burrow_result::AlreadyRun;
+        }
+        let result = pool.pool.run_external();
+        let code = match &result {
+            Ok(()) => burrow_result::Ok,
+            Err(e) => {
+                // SAFETY: caller contract on errstr.
+                unsafe { write_errstr(errstr, errstr_size, &e.to_string()) };
+                burrow_result::from(e)
+            }
+        };
+        // The last access to the pool: from here on another thread may free it.
+        pool.phase.store(FINISHED, Ordering::Release);
+        code
+    })
+}
+
+/// Takes up to `max` messages of a `burrow_pool_run_external` run: writes a completion for each
+/// to `out[0..*taken]`, in the order the pool hands them out, and returns `BURROW_RESULT_OK`.
+/// While there is none (or the run has not begun) it waits up to `timeout_ms`; `*taken` is 0
+/// when none came in time. Read each message with `burrow_completion_message` and finish it
+/// exactly once with `burrow_completion_complete` (or `burrow_completion_free`, a retriable
+/// failure), from any thread.
+///
+/// Returns `BURROW_RESULT_CLOSED` once the run is over (nothing more will come: stop taking),
+/// `BURROW_RESULT_INVALID_ARGUMENT` when the pool runs with `burrow_pool_run` (worker threads
+/// and a process callback) instead. Callable from any number of threads at once, while the pool
+/// is not freed: free it only after `burrow_pool_run_external` has returned and no take is in
+/// progress.
+///
+/// # Safety
+/// `pool` must be a live pool; `out` must have room for `max` pointers; `taken` writable.
+#[no_mangle]
+pub unsafe extern "C" fn burrow_pool_take(
+    pool: *mut burrow_pool,
+    out: *mut *mut burrow_completion,
+    max: usize,
+    timeout_ms: u32,
+    taken: *mut usize,
+) -> burrow_result {
+    guard(|| {
+        check_null!(pool, out, taken);
+        // SAFETY: writable (caller contract).
+        unsafe { write_out(taken, 0) };
+        // SAFETY: non-NULL and live (caller contract); shared access only.
+        let pool = unsafe { &*pool };
+        let mut n = 0;
+        let took = pool.pool.take_each(
+            max,
+            Duration::from_millis(u64::from(timeout_ms)),
+            |delivery| {
+                // SAFETY: at most max deliveries come and out has room for max pointers
+                // (caller contract).
+                unsafe { out.add(n).write(burrow_completion::taken(delivery)) };
+                n += 1;
+            },
+        );
+        match took {
+            Ok(_) => {
+                // SAFETY: writable (caller contract).
+                unsafe { write_out(taken, n) };
+                burrow_result::Ok
+            }
+            Err(Error::Closed) => burrow_result::Closed,
+            Err(_) => burrow_result::InvalidArgument,
+        }
     })
 }
 

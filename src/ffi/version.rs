@@ -9,7 +9,7 @@ use super::guard;
 /// `libburrow.so.<BURROW_VERSION_MAJOR>`.
 pub const BURROW_VERSION_MAJOR: u32 = 1;
 /// Minor version of the headers you compiled against.
-pub const BURROW_VERSION_MINOR: u32 = 0;
+pub const BURROW_VERSION_MINOR: u32 = 1;
 /// Patch version of the headers you compiled against.
 pub const BURROW_VERSION_PATCH: u32 = 0;
 

@@ -965,6 +965,108 @@ static void test_stopping_callback(void) {
     CHECK_RESULT(burrow_pool_free(pool), BURROW_RESULT_OK);
 }
 
+/* ---- a run without worker threads: the caller's threads take messages in batches --------- */
+
+#define EXT_N 300
+#define EXT_PARTITIONS 3
+
+struct external {
+    burrow_pool *pool;
+    pthread_mutex_t lock;
+    int seen[EXT_N];
+    int distinct;
+    int biggest; /* the largest batch one take returned */
+    int closed;  /* takers that saw BURROW_RESULT_CLOSED */
+    int bad;
+};
+
+static void *taker(void *arg) {
+    struct external *e = (struct external *)arg;
+    burrow_completion *batch[32];
+    for (;;) {
+        size_t n = 99, i;
+        burrow_result rc = burrow_pool_take(e->pool, batch, 32, 100, &n);
+        if (rc == BURROW_RESULT_CLOSED) {
+            pthread_mutex_lock(&e->lock);
+            e->closed++;
+            e->bad += n != 0;
+            pthread_mutex_unlock(&e->lock);
+            return NULL;
+        }
+        if (rc != BURROW_RESULT_OK || n > 32) {
+            pthread_mutex_lock(&e->lock);
+            e->bad++;
+            pthread_mutex_unlock(&e->lock);
+            return NULL;
+        }
+        for (i = 0; i < n; i++) {
+            const burrow_message *msg = burrow_completion_message(batch[i]);
+            long v = value_of(msg);
+            burrow_completion *again = NULL;
+            int stop = 0;
+            /* a taken message is deferred already */
+            CHECK_RESULT(burrow_message_defer(msg, &again), BURROW_RESULT_ALREADY_DEFERRED);
+            pthread_mutex_lock(&e->lock);
+            if ((int)n > e->biggest) e->biggest = (int)n;
+            if (v < 0 || v >= EXT_N) {
+                e->bad++;
+            } else if (e->seen[v]++ == 0 && ++e->distinct == EXT_N) {
+                stop = 1;
+            }
+            pthread_mutex_unlock(&e->lock);
+            CHECK_RESULT(burrow_completion_complete(batch[i], BURROW_OUTCOME_DONE, NULL, 0), BURROW_RESULT_OK);
+            if (stop) burrow_pool_stop(e->pool);
+        }
+    }
+}
+
+static void test_run_external(void) {
+    static struct external e; /* large: not on the stack */
+    pthread_t takers[2];
+    burrow_completion *batch[4];
+    size_t n = 7;
+    char err[256] = "";
+    int i, p_;
+    burrow_pool *threads;
+
+    produce("external", EXT_PARTITIONS, EXT_N);
+    memset(&e, 0, sizeof e);
+    pthread_mutex_init(&e.lock, NULL);
+    e.pool = test_pool("g-external", "external", NULL);
+
+    /* misuse */
+    CHECK_RESULT(burrow_pool_take(NULL, batch, 4, 0, &n), BURROW_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(burrow_pool_take(e.pool, NULL, 4, 0, &n), BURROW_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(burrow_pool_take(e.pool, batch, 4, 0, NULL), BURROW_RESULT_NULL_ARGUMENT);
+    CHECK_RESULT(burrow_pool_run_external(NULL, err, sizeof err), BURROW_RESULT_NULL_ARGUMENT);
+    /* before the run: nothing within the timeout */
+    CHECK_RESULT(burrow_pool_take(e.pool, batch, 4, 10, &n), BURROW_RESULT_OK);
+    CHECK(n == 0);
+
+    for (i = 0; i < 2; i++) pthread_create(&takers[i], NULL, taker, &e);
+    CHECK_RESULT(burrow_pool_run_external(e.pool, err, sizeof err), BURROW_RESULT_OK);
+    for (i = 0; i < 2; i++) pthread_join(takers[i], NULL);
+
+    CHECK(e.distinct == EXT_N);
+    CHECK(e.bad == 0);
+    CHECK(e.closed == 2); /* every taker learned that the run is over */
+    CHECK(e.biggest > 1); /* takes return batches */
+    for (p_ = 0; p_ < EXT_PARTITIONS; p_++)
+        CHECK(committed("g-external", "external", p_) == EXT_N / EXT_PARTITIONS);
+    CHECK_RESULT(burrow_pool_take(e.pool, batch, 4, 0, &n), BURROW_RESULT_CLOSED);
+    CHECK_RESULT(burrow_pool_run_external(e.pool, err, sizeof err), BURROW_RESULT_ALREADY_RUN);
+    CHECK_RESULT(burrow_pool_run(e.pool, never_called, NULL, err, sizeof err), BURROW_RESULT_ALREADY_RUN);
+    CHECK_RESULT(burrow_pool_free(e.pool), BURROW_RESULT_OK);
+    pthread_mutex_destroy(&e.lock);
+
+    /* a pool run with worker threads has nothing to take */
+    threads = test_pool("g-external-threads", "external", NULL);
+    CHECK_RESULT(burrow_pool_stop(threads), BURROW_RESULT_OK);
+    CHECK_RESULT(burrow_pool_run(threads, never_called, NULL, err, sizeof err), BURROW_RESULT_OK);
+    CHECK_RESULT(burrow_pool_take(threads, batch, 4, 0, &n), BURROW_RESULT_CLOSED);
+    CHECK_RESULT(burrow_pool_free(threads), BURROW_RESULT_OK);
+}
+
 int main(void) {
     int log_events;
 
@@ -982,6 +1084,7 @@ int main(void) {
     test_completion_outlives_pool();
     test_halt();
     test_stopping_callback();
+    test_run_external();
 
     burrow_mock_cluster_free(cluster);
 
