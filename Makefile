@@ -87,7 +87,13 @@ clean-c:
 #   make go-vendor        rebuild bindings/go/libburrow_vendor (commit the result)
 #   make pkgconfig-static-test   a C program links libburrow.a with pkg-config --static --libs
 GO       ?= go
-GO_ENV    = PKG_CONFIG_PATH=$(STAGE_PC) CGO_LDFLAGS="-Wl,-rpath,$(STAGE)/lib"
+# Go's build cache does not notice a change to a header outside the package's own directory
+# (the staged burrow.h, libburrow_vendor/burrow.h): the header's hash in CGO_CFLAGS makes a
+# changed header rebuild the cgo package instead of reusing one compiled against the old one.
+go_header_cflags = CGO_CFLAGS="-O2 -g -DBURROW_HEADER_ID=0x$$(sha256sum $(1) | cut -c1-15)"
+GO_VENDOR_ENV = $(call go_header_cflags,$(CURDIR)/bindings/go/libburrow_vendor/burrow.h)
+GO_ENV    = PKG_CONFIG_PATH=$(STAGE_PC) CGO_LDFLAGS="-Wl,-rpath,$(STAGE)/lib" \
+	    $(call go_header_cflags,$(STAGE)/include/burrow.h)
 
 .PHONY: go-test go-module-test go-examples go-bench go-vendor go-vendor-check pkgconfig-static-test
 
@@ -99,9 +105,9 @@ go-vendor-check:
 	scripts/go-vendor --check
 
 go-test: stage go-vendor-check
-	cd bindings/go && $(GO) vet ./...
+	cd bindings/go && $(GO_VENDOR_ENV) $(GO) vet ./...
 	cd bindings/go && $(GO_ENV) $(GO) vet -tags dynamic ./...
-	cd bindings/go && BURROW_REPO_ROOT=$(CURDIR) $(GO) test -race -count=1 ./...
+	cd bindings/go && $(GO_VENDOR_ENV) BURROW_REPO_ROOT=$(CURDIR) $(GO) test -race -count=1 ./...
 	cd bindings/go && $(GO_ENV) BURROW_EXPECT_LIBDIR=$(STAGE)/lib $(GO) test -tags dynamic -race -count=1 \
 	    -run 'TestLinkedLibrary|TestEndToEnd|TestCancel|TestLifecycle' .
 
@@ -109,12 +115,12 @@ go-module-test:
 	scripts/go-module-test
 
 go-examples:
-	cd bindings/go && $(GO) vet ./examples/...
+	cd bindings/go && $(GO_VENDOR_ENV) $(GO) vet ./examples/...
 	cd bindings/go && for ex in simple with-retry with-metrics ordered-processing; do \
-	    echo "== $$ex"; $(GO) run ./examples/$$ex -demo || exit 1; done
+	    echo "== $$ex"; $(GO_VENDOR_ENV) $(GO) run ./examples/$$ex -demo || exit 1; done
 
 go-bench:
-	cd bindings/go && $(GO) test -run '^$$' -bench . -benchtime 2x -count=1 .
+	cd bindings/go && $(GO_VENDOR_ENV) $(GO) test -run '^$$' -bench . -benchtime 2x -count=1 .
 
 # Static C linking through pkg-config: a prefix holding libburrow.a only (no shared library to
 # fall back to), a program linked with `pkg-config --static --libs burrow`, run against the mock

@@ -33,17 +33,20 @@ type tally struct {
 	done           atomic.Uint64
 	samples        []uint32
 	started        time.Time
+	startedMicros  int64        // started, µs since the Unix epoch
 	t10, t90, last atomic.Int64 // ns since start, 0 = not yet
 	finished       chan struct{}
 	once           sync.Once
 }
 
-// complete reads the clock once, as burrow-bench's own tally does (src/bin/burrow-bench/tally.rs).
+// complete reads one clock per message, as burrow-bench's own tally does
+// (src/bin/burrow-bench/tally.rs): the monotonic time since the start, added to the wall clock
+// at the start (time.Now reads two clocks).
 func (t *tally) complete(ts time.Time) {
-	now := time.Now()
+	since := time.Since(t.started)
 	lat := int64(0)
 	if !ts.IsZero() {
-		lat = max(now.Sub(ts).Microseconds(), 0)
+		lat = max(t.startedMicros+since.Microseconds()-ts.UnixMicro(), 0)
 	}
 	i := t.done.Add(1) - 1
 	if i < uint64(len(t.samples)) {
@@ -51,13 +54,13 @@ func (t *tally) complete(ts time.Time) {
 	}
 	n := i + 1
 	if n == max(t.expect/10, 1) {
-		t.t10.Store(int64(now.Sub(t.started)))
+		t.t10.Store(int64(since))
 	}
 	if n == max(t.expect*9/10, 1) {
-		t.t90.Store(int64(now.Sub(t.started)))
+		t.t90.Store(int64(since))
 	}
 	if n == t.expect {
-		t.last.Store(int64(now.Sub(t.started)))
+		t.last.Store(int64(since))
 		t.once.Do(func() { close(t.finished) })
 	}
 }
@@ -135,8 +138,9 @@ func floor(workers int, work, d time.Duration) float64 {
 
 func run(path, bootstrap, topic, group, ordering, samples string, expect, warmup uint64,
 	workers, workMs, timeoutS int, config []string) error {
+	started := time.Now()
 	t := &tally{expect: expect, warmup: warmup, samples: make([]uint32, expect),
-		started: time.Now(), finished: make(chan struct{})}
+		started: started, startedMicros: started.UnixMicro(), finished: make(chan struct{})}
 	cm := burrow.ConfigMap{"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest"}
 	for _, kv := range config {
 		k, v, ok := strings.Cut(kv, "=")

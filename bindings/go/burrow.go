@@ -12,9 +12,10 @@
 //	err = pool.Run(ctx, func(ctx context.Context, msg *burrow.Message) error { ... })
 //
 // The Kafka client, the offset tracking and the commits live in the Rust library libburrow
-// (linked with cgo). Go code runs in goroutines: the library's few worker threads only hand each
-// message to a Go channel (deferred completion) and `Config.NumWorkers` goroutines run the
-// ProcessFunc, so a ProcessFunc blocked on I/O holds no OS thread.
+// (linked with cgo). Go code runs in goroutines: the library runs the pool without worker
+// threads, one goroutine takes its messages in batches (deferred completions) and
+// `Config.NumWorkers` goroutines run the ProcessFunc, so a ProcessFunc blocked on I/O holds no
+// OS thread.
 //
 // # Building
 //

@@ -539,14 +539,18 @@ func (p *Pool) feedJobs(cbuf *C.burrow_go_msg, ran <-chan struct{}) {
 // message copies a queued message into Go memory. lastTopic is the feeder's last interned
 // topic.
 func (p *Pool) message(m *C.burrow_go_msg, lastTopic **string) *Message {
-	msg := &Message{
-		TopicPartition: TopicPartition{
-			Partition: int32(m.partition),
-			Offset:    Offset(m.offset),
-		},
-		Attempt:       int(m.attempt),
-		TimestampType: TimestampType(m.ts_type),
+	kn, vn := 0, 0
+	if m.key != nil {
+		kn = int(m.key_len)
 	}
+	if m.value != nil {
+		vn = int(m.value_len)
+	}
+	msg, space := newMessage(kn + vn)
+	msg.TopicPartition.Partition = int32(m.partition)
+	msg.TopicPartition.Offset = Offset(m.offset)
+	msg.Attempt = int(m.attempt)
+	msg.TimestampType = TimestampType(m.ts_type)
 	if m.topic != nil {
 		// Consecutive messages mostly share their topic: compare with the last one before
 		// looking the name up.
@@ -561,7 +565,15 @@ func (p *Pool) message(m *C.burrow_go_msg, lastTopic **string) *Message {
 		empty := ""
 		msg.TopicPartition.Topic = &empty
 	}
-	msg.Key, msg.Value = keyValue(unsafe.Pointer(m.key), m.key_len, unsafe.Pointer(m.value), m.value_len)
+	// Capped: appending to one never writes into the other.
+	if m.key != nil {
+		msg.Key = space[:kn:kn]
+		copy(msg.Key, unsafe.Slice((*byte)(unsafe.Pointer(m.key)), kn))
+	}
+	if m.value != nil {
+		msg.Value = space[kn : kn+vn : kn+vn]
+		copy(msg.Value, unsafe.Slice((*byte)(unsafe.Pointer(m.value)), vn))
+	}
 	if m.ts_ms >= 0 && msg.TimestampType != TimestampNotAvailable {
 		msg.Timestamp = time.UnixMilli(int64(m.ts_ms))
 	}
@@ -615,16 +627,43 @@ func release(b batch) {
 	}
 }
 
-// keyValue copies a message's key and value into one allocation (two slices capped at their
-// length, so appending to one never writes into the other).
-func keyValue(kp unsafe.Pointer, kn C.size_t, vp unsafe.Pointer, vn C.size_t) (key, value []byte) {
-	if kp == nil || vp == nil || kn == 0 || vn == 0 {
-		return goBytes(kp, kn), goBytes(vp, vn)
+// newMessage allocates a Message together with n bytes for its key and value: one allocation
+// instead of two for records up to 1 KiB (the bytes and the Message then live as long as either
+// is referenced). The bytes are never nil, even when n is 0.
+func newMessage(n int) (*Message, []byte) {
+	switch {
+	case n <= 16:
+		x := new(struct {
+			m Message
+			b [16]byte
+		})
+		return &x.m, x.b[:n]
+	case n <= 64:
+		x := new(struct {
+			m Message
+			b [64]byte
+		})
+		return &x.m, x.b[:n]
+	case n <= 128:
+		x := new(struct {
+			m Message
+			b [128]byte
+		})
+		return &x.m, x.b[:n]
+	case n <= 256:
+		x := new(struct {
+			m Message
+			b [256]byte
+		})
+		return &x.m, x.b[:n]
+	case n <= 1024:
+		x := new(struct {
+			m Message
+			b [1024]byte
+		})
+		return &x.m, x.b[:n]
 	}
-	buf := make([]byte, int(kn)+int(vn))
-	k := copy(buf, unsafe.Slice((*byte)(kp), int(kn)))
-	copy(buf[k:], unsafe.Slice((*byte)(vp), int(vn)))
-	return buf[:k:k], buf[k:]
+	return new(Message), make([]byte, n)
 }
 
 func goBytes(ptr unsafe.Pointer, n C.size_t) []byte {

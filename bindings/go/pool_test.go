@@ -1,6 +1,7 @@
 package burrow
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -448,6 +449,51 @@ func TestGrafanaDashboardQueriesExportedMetrics(t *testing.T) {
 				base := regexp.MustCompile(`_(bucket|sum|count)$`).ReplaceAllString(name, "")
 				assert.True(t, families[base], "panel %q queries %s, not exported", panel.Title, name)
 			}
+		}
+	}
+}
+
+// Keys and values of every size class the feeder allocates (newMessage), records without a key
+// and tombstones arrive intact, as separate capped slices.
+func TestKeyAndValueShapes(t *testing.T) {
+	topic, group := names(t)
+	require.NoError(t, cluster.CreateTopic(topic, 1))
+	big := bytes.Repeat([]byte("v"), 5000)
+	records := []struct{ key, value []byte }{
+		{nil, []byte("no key")},
+		{[]byte("tombstone"), nil},
+		{[]byte("k"), []byte("small")},
+		{[]byte("k100"), bytes.Repeat([]byte("x"), 100)},
+		{bytes.Repeat([]byte("k"), 200), bytes.Repeat([]byte("y"), 700)},
+		{[]byte("big"), big},
+	}
+	for _, r := range records {
+		require.NoError(t, cluster.Produce(topic, 0, r.key, r.value))
+	}
+	require.NoError(t, cluster.Flush(30000))
+	p := newPool(t, topic, group, testConfig(t))
+	var mu sync.Mutex
+	got := map[Offset]*Message{}
+	err := runUntil(t, p, func(ctx context.Context, m *Message) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got[m.TopicPartition.Offset] = m
+		return nil
+	}, 30*time.Second, func(s Stats) bool { return s.MessagesProcessed >= int64(len(records)) })
+	require.ErrorIs(t, err, context.Canceled)
+	require.Len(t, got, len(records))
+	for i, r := range records {
+		m := got[Offset(i)]
+		require.NotNil(t, m, i)
+		assert.Equal(t, r.key == nil, m.Key == nil, "record %d: key nil", i)
+		assert.Equal(t, r.value == nil, m.Value == nil, "record %d: value nil", i)
+		assert.Equal(t, string(r.key), string(m.Key), i)
+		assert.Equal(t, string(r.value), string(m.Value), i)
+		assert.Equal(t, len(m.Key), cap(m.Key), "record %d: key capped", i)
+		assert.Equal(t, len(m.Value), cap(m.Value), "record %d: value capped", i)
+		if m.Key != nil && m.Value != nil {
+			_ = append(m.Key, 'Z') // must not write into the value
+			assert.Equal(t, string(r.value), string(m.Value), i)
 		}
 	}
 }
