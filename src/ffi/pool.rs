@@ -35,6 +35,49 @@ pub struct burrow_pool {
     phase: AtomicU8,
 }
 
+impl burrow_pool {
+    /// Claims the pool's one run, runs it with `run`, writes its error to `errstr` and marks the
+    /// pool finished, after which another thread may free it. `BURROW_RESULT_ALREADY_RUN` when
+    /// the pool is running or has run.
+    ///
+    /// # Safety
+    /// `errstr` NULL or `errstr_size` writable bytes.
+    unsafe fn run_once(
+        &self,
+        errstr: *mut c_char,
+        errstr_size: usize,
+        run: impl FnOnce(&Pool) -> Result<(), Error>,
+    ) -> burrow_result {
+        if self
+            .phase
+            .compare_exchange(IDLE, RUNNING, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            // SAFETY: caller contract on errstr.
+            unsafe {
+                write_errstr(
+                    errstr,
+                    errstr_size,
+                    "the pool is running or has already run",
+                )
+            };
+            return burrow_result::AlreadyRun;
+        }
+        let result = run(&self.pool);
+        let code = match &result {
+            Ok(()) => burrow_result::Ok,
+            Err(e) => {
+                // SAFETY: caller contract on errstr.
+                unsafe { write_errstr(errstr, errstr_size, &e.to_string()) };
+                burrow_result::from(e)
+            }
+        };
+        // The last access to the pool: from here on another thread may free it.
+        self.phase.store(FINISHED, Ordering::Release);
+        code
+    }
+}
+
 /// The process callback: called once per delivery of a message, on one of the pool's
 /// `burrow.workers` worker threads, **concurrently** on several threads with the same `userdata`
 /// (make whatever `userdata` points to thread-safe).
@@ -306,43 +349,23 @@ pub unsafe extern "C" fn burrow_pool_run(
         };
         // SAFETY: non-NULL and live until this returns (caller contract); shared access only.
         let pool = unsafe { &*pool };
-        if pool
-            .phase
-            .compare_exchange(IDLE, RUNNING, Ordering::AcqRel, Ordering::Acquire)
-            .is_err()
-        {
-            // SAFETY: caller contract on errstr.
-            unsafe {
-                write_errstr(
-                    errstr,
-                    errstr_size,
-                    "the pool is running or has already run",
-                )
-            };
-            return burrow_result::AlreadyRun;
-        }
         let cb = Callback { f, userdata };
-        let gate = Arc::new(CallGate::default());
-        let worker_gate = gate.clone();
-        let result = pool.pool.run_deferred(move |delivery| {
-            if !worker_gate.enter() {
-                return; // the run is over: dropping the delivery reports it as unfinished
-            }
-            let _entered = Entered(&worker_gate);
-            call_processor(cb, delivery);
-        });
-        gate.close_and_wait();
-        let code = match &result {
-            Ok(()) => burrow_result::Ok,
-            Err(e) => {
-                // SAFETY: caller contract on errstr.
-                unsafe { write_errstr(errstr, errstr_size, &e.to_string()) };
-                burrow_result::from(e)
-            }
-        };
-        // The last access to the pool: from here on another thread may free it.
-        pool.phase.store(FINISHED, Ordering::Release);
-        code
+        // SAFETY: caller contract on errstr.
+        unsafe {
+            pool.run_once(errstr, errstr_size, |p| {
+                let gate = Arc::new(CallGate::default());
+                let worker_gate = gate.clone();
+                let result = p.run_deferred(move |delivery| {
+                    if !worker_gate.enter() {
+                        return; // the run is over: dropping the delivery reports it as unfinished
+                    }
+                    let _entered = Entered(&worker_gate);
+                    call_processor(cb, delivery);
+                });
+                gate.close_and_wait();
+                result
+            })
+        }
     })
 }
 
@@ -373,33 +396,8 @@ pub unsafe extern "C" fn burrow_pool_run_external(
         check_null!(pool);
         // SAFETY: non-NULL and live until this returns (caller contract); shared access only.
         let pool = unsafe { &*pool };
-        if pool
-            .phase
-            .compare_exchange(IDLE, RUNNING, Ordering::AcqRel, Ordering::Acquire)
-            .is_err()
-        {
-            // SAFETY: caller contract on errstr.
-            unsafe {
-                write_errstr(
-                    errstr,
-                    errstr_size,
-                    "the pool is running or has already run",
-                )
-            };
-            return burrow_result::AlreadyRun;
-        }
-        let result = pool.pool.run_external();
-        let code = match &result {
-            Ok(()) => burrow_result::Ok,
-            Err(e) => {
-                // SAFETY: caller contract on errstr.
-                unsafe { write_errstr(errstr, errstr_size, &e.to_string()) };
-                burrow_result::from(e)
-            }
-        };
-        // The last access to the pool: from here on another thread may free it.
-        pool.phase.store(FINISHED, Ordering::Release);
-        code
+        // SAFETY: caller contract on errstr.
+        unsafe { pool.run_once(errstr, errstr_size, Pool::run_external) }
     })
 }
 
