@@ -16,6 +16,7 @@ mod floor;
 mod kafka;
 mod plot;
 mod report;
+mod stall;
 mod tally;
 
 use std::ffi::CString;
@@ -30,6 +31,7 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::report::Row;
+use crate::stall::{StallWatch, Stalls};
 
 /// Burrow's benchmark: Burrow (Rust, C, Go) against a bare librdkafka poll loop, side by side.
 #[derive(Parser)]
@@ -596,10 +598,10 @@ impl Run {
     ) -> Result<Row, String> {
         let group = unique(&format!("bench-{}", self.path));
         let cmd = self.command(args, &cluster.bootstrap, topic, &group, 0, go)?;
-        let (wall, line) = self.watch(cmd, args, || Ok(()))?;
+        let (wall, line, stalls) = self.watch(cmd, args, || Ok(()))?;
         self.flame_graph(args);
         let lag = kafka::commit_lag(&cluster.bootstrap, topic, &group)?;
-        Row::parse(args, self.workers, self.rep, wall, lag, &line)
+        Row::parse(args, self.workers, self.rep, wall, lag, stalls, &line)
     }
 
     fn latency(
@@ -634,7 +636,7 @@ impl Run {
         let mut producer_thread = None;
         let stop = Arc::new(AtomicBool::new(false));
         let stop_producer = stop.clone();
-        let (wall, line) = self.watch(cmd, args, || {
+        let (wall, line, stalls) = self.watch(cmd, args, || {
             let (bootstrap, topic) = (bootstrap.clone(), topic.clone());
             let stop = stop_producer.clone();
             producer_thread = Some(std::thread::spawn(move || -> Result<f64, String> {
@@ -665,18 +667,20 @@ impl Run {
             eprintln!("burrow-bench: produced at {achieved:.0} records/s (asked {rate})");
         }
         let lag = kafka::commit_lag(&cluster.bootstrap, &topic, &group)?;
-        Row::parse(args, self.workers, self.rep, wall, lag, &line)
+        Row::parse(args, self.workers, self.rep, wall, lag, stalls, &line)
     }
 
     /// Runs the consumer process to its end with a deadline; `on_ready` runs when it says
-    /// `ready`. Returns the wall time of the whole process and its `result` line.
+    /// `ready`. Returns the wall time of the whole process, its `result` line and the machine's
+    /// stalls while it ran (see `stall.rs`).
     fn watch(
         &self,
         mut cmd: Command,
         args: &BenchArgs,
         mut on_ready: impl FnMut() -> Result<(), String>,
-    ) -> Result<(f64, String), String> {
+    ) -> Result<(f64, String, Stalls), String> {
         let deadline_s = self.deadline_s(args) + 30;
+        let stall_watch = StallWatch::start();
         let started = Instant::now();
         let mut child: Child = cmd
             .spawn()
@@ -739,10 +743,11 @@ impl Run {
             }
         };
         let wall = started.elapsed().as_secs_f64();
+        let stalls = stall_watch.stop();
         let line = result.ok_or_else(|| format!("no result line ({status})"))?;
         if !status.success() {
             return Err(format!("consumer exited with {status}: {line}"));
         }
-        Ok((wall, line))
+        Ok((wall, line, stalls))
     }
 }

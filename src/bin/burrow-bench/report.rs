@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::floor::Floors;
+use crate::stall::Stalls;
 use crate::BenchArgs;
 
 /// One contender run, as parsed from its `result` line plus what the parent measured.
@@ -32,6 +33,8 @@ pub struct Row {
     pub p99: f64,
     pub p999: f64,
     pub max: f64,
+    /// What the parent's stall watcher saw while the consumer ran.
+    pub stalls: Stalls,
 }
 
 impl Row {
@@ -41,6 +44,7 @@ impl Row {
         rep: usize,
         wall_s: f64,
         lag: i64,
+        stalls: Stalls,
         line: &str,
     ) -> Result<Self, String> {
         let fields: BTreeMap<&str, &str> = line
@@ -75,6 +79,7 @@ impl Row {
             p99: f("p99_ms")?,
             p999: f("p999_ms")?,
             max: f("max_ms")?,
+            stalls,
         })
     }
 
@@ -98,7 +103,7 @@ impl Row {
 
     pub fn one_line(&self) -> String {
         format!(
-            "  {:<5} {:>5} workers  {:>9.0} msg/s  steady {:>9.0}  cpu {:>6.2} µs/msg  rss {:>4} MB  lag {}  p50 {:.1} p99 {:.1} max {:.1} ms",
+            "  {:<5} {:>5} workers  {:>9.0} msg/s  steady {:>9.0}  cpu {:>6.2} µs/msg  rss {:>4} MB  lag {}  p50 {:.1} p99 {:.1} max {:.1} ms  stall {:.0} ms",
             self.path,
             self.workers,
             self.msgs_per_s(),
@@ -108,7 +113,8 @@ impl Row {
             self.lag,
             self.p50,
             self.p99,
-            self.max
+            self.max,
+            self.stalls.longest_ms
         )
     }
 }
@@ -142,6 +148,8 @@ pub struct Summary {
     pub p999: f64,
     pub max: f64,
     pub cpu_s: f64,
+    /// The longest machine stall of any round.
+    pub stall_ms: f64,
 }
 
 pub fn summarize(rows: &[Row]) -> Vec<Summary> {
@@ -171,6 +179,7 @@ pub fn summarize(rows: &[Row]) -> Vec<Summary> {
                 p999: m(&|r| r.p999),
                 max: m(&|r| r.max),
                 cpu_s: m(&|r| r.cpu_s),
+                stall_ms: rs.iter().map(|r| r.stalls.longest_ms).fold(0.0, f64::max),
                 path,
                 workers,
             }
@@ -231,11 +240,11 @@ pub fn markdown(args: &BenchArgs, rows: &[Row], floors: &Floors) -> String {
                 args.ordering,
                 if args.deferred { ", deferred completion" } else { "" }
             );
-            out.push_str("| | p50 ms | p95 | p99 | p99.9 | max | consumer CPU s | commit lag |\n|---|---|---|---|---|---|---|---|\n");
+            out.push_str("| | p50 ms | p95 | p99 | p99.9 | max | consumer CPU s | commit lag | longest machine stall ms |\n|---|---|---|---|---|---|---|---|---|\n");
             for s in &sums {
                 let _ = writeln!(
                     out,
-                    "| {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {} |",
+                    "| {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {:.0} |",
                     name(s),
                     s.p50,
                     s.p95,
@@ -243,9 +252,15 @@ pub fn markdown(args: &BenchArgs, rows: &[Row], floors: &Floors) -> String {
                     s.p999,
                     s.max,
                     s.cpu_s,
-                    s.lag
+                    s.lag,
+                    s.stall_ms
                 );
             }
+            out.push_str(
+                "\nLongest machine stall: the longest any round's 1 ms sleep in the benchmark's own \
+                 process overran while that contender ran (the time a ready thread waited for a \
+                 core); a tail near it is the machine's, not the contender's.\n",
+            );
         }
     }
     if let Some(bare) = sums.iter().find(|s| s.path == "bare") {
@@ -259,6 +274,18 @@ pub fn markdown(args: &BenchArgs, rows: &[Row], floors: &Floors) -> String {
                         name(s),
                         100.0 * s.steady / bare.steady,
                         s.cpu_us / bare.cpu_us
+                    );
+                }
+                Some(_) if args.work_ms > 0 => {
+                    // The work itself adds its time to every record: the bound is the bare
+                    // loop's tail twice over plus the work.
+                    let bound = 2.0 * bare.p99 + args.work_ms as f64;
+                    let _ = write!(
+                        out,
+                        "- {}: p99 {:.1} ms against 2 × bare p99 + work = {bound:.1} ms ({:.2} ×)",
+                        name(s),
+                        s.p99,
+                        s.p99 / bound
                     );
                 }
                 Some(_) => {
@@ -350,15 +377,15 @@ pub fn write(args: &BenchArgs, rows: &[Row], floors: &Floors) -> Result<(), Stri
     for r in rows {
         let _ = writeln!(
             text,
-            "{},{},{},{},{},{},{},{},{},{},{:.3},{:.3},{:.0},{:.0},{:.3},{:.3},{},{},{:.3},{:.3},{:.3},{:.3},{:.3}",
+            "{},{},{},{},{},{},{},{},{},{},{:.3},{:.3},{:.0},{:.0},{:.3},{:.3},{},{},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{}",
             args.label, r.path, r.workers, r.rep + 1, r.work_ms, args.ordering, args.deferred, r.rate,
             r.expect, r.done, r.wall_s, r.tlast, r.msgs_per_s(), r.steady_per_s(), r.cpu_s, r.cpu_us_per_msg(),
-            r.maxrss_kb, r.lag, r.p50, r.p95, r.p99, r.p999, r.max
+            r.maxrss_kb, r.lag, r.p50, r.p95, r.p99, r.p999, r.max, r.stalls.longest_ms, r.stalls.over_10ms
         );
     }
     append_csv(
         &csv,
-        "label,path,workers,round,work_ms,ordering,deferred,rate,expect,done,wall_s,last_done_s,msgs_per_s,steady_msgs_per_s,cpu_s,cpu_us_per_msg,maxrss_kb,commit_lag,p50_ms,p95_ms,p99_ms,p999_ms,max_ms",
+        "label,path,workers,round,work_ms,ordering,deferred,rate,expect,done,wall_s,last_done_s,msgs_per_s,steady_msgs_per_s,cpu_s,cpu_us_per_msg,maxrss_kb,commit_lag,p50_ms,p95_ms,p99_ms,p999_ms,max_ms,stall_longest_ms,stalls_over_10ms",
         &text,
     )?;
     write_floors(args, floors)?;
