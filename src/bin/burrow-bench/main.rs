@@ -91,7 +91,9 @@ struct BenchArgs {
     /// Length of a latency run's produce phase, in seconds.
     #[arg(long, default_value_t = 20)]
     duration: u64,
-    /// Contenders, in run order: bare, rust, c, go.
+    /// Contenders, in run order: bare, rust, c, go; and for comparison with the Java field,
+    /// java (a bare KafkaConsumer poll loop) and pc (Confluent's Parallel Consumer), both from
+    /// benches/java-driver (built with Maven; `--config` does not reach them).
     #[arg(long, value_delimiter = ',', default_value = "bare,rust,c")]
     paths: Vec<String>,
     /// Rounds of all contenders (figures are medians over rounds).
@@ -281,9 +283,10 @@ fn produce_all(cluster: &Cluster, topic: &str, args: &BenchArgs) -> Result<(), S
 /// to the end, or its process failed).
 fn bench(args: BenchArgs) -> Result<bool, String> {
     for p in &args.paths {
-        if !["bare", "rust", "c", "go"].contains(&p.as_str()) {
+        if !PATHS.contains(&p.as_str()) {
             return Err(format!(
-                "--paths: unknown contender {p:?} (bare, rust, c, go)"
+                "--paths: unknown contender {p:?} ({})",
+                PATHS.join(", ")
             ));
         }
     }
@@ -295,6 +298,15 @@ fn bench(args: BenchArgs) -> Result<bool, String> {
         })
     } else {
         None
+    };
+    let java_driver = if args.paths.iter().any(|p| is_java(p)) {
+        Some(build_java_driver()?)
+    } else {
+        None
+    };
+    let drivers = Drivers {
+        go: go_driver.clone(),
+        java: java_driver,
     };
     let cluster = Cluster::open(&args)?;
     eprintln!(
@@ -351,7 +363,8 @@ fn bench(args: BenchArgs) -> Result<bool, String> {
     let mut ok = true;
     for rep in 0..args.repeat {
         for path in &args.paths {
-            let worker_counts: Vec<usize> = if path == "bare" {
+            // The bare loops have no workers: they run once per round.
+            let worker_counts: Vec<usize> = if path == "bare" || path == "java" {
                 vec![args.workers[0]]
             } else {
                 args.workers.clone()
@@ -364,8 +377,8 @@ fn bench(args: BenchArgs) -> Result<bool, String> {
                     expect,
                 };
                 let result = match &shared_topic {
-                    Some(t) => run.throughput(&args, &cluster, t, go_driver.as_deref()),
-                    None => run.latency(&args, &cluster, go_driver.as_deref()),
+                    Some(t) => run.throughput(&args, &cluster, t, &drivers),
+                    None => run.latency(&args, &cluster, &drivers),
                 };
                 match result {
                     Ok(row) => {
@@ -424,6 +437,42 @@ fn measure_floors(
         }
     }
     Ok(floors)
+}
+
+/// Every contender `--paths` accepts.
+const PATHS: [&str; 6] = ["bare", "rust", "c", "go", "java", "pc"];
+
+/// Whether a contender runs in the JVM (benches/java-driver).
+fn is_java(path: &str) -> bool {
+    path == "java" || path == "pc"
+}
+
+/// The contenders that run outside this binary: the Go driver's path and the Java driver's
+/// class path.
+struct Drivers {
+    go: Option<PathBuf>,
+    java: Option<String>,
+}
+
+/// `mvn package` of benches/java-driver (Confluent's Parallel Consumer and the Kafka Java
+/// client, from Maven Central); returns the class path to run it with.
+fn build_java_driver() -> Result<String, String> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/java-driver");
+    let status = Command::new("mvn")
+        .args(["-q", "-B", "package"])
+        .current_dir(&dir)
+        .stdout(Stdio::null())
+        .status()
+        .map_err(|e| format!("mvn (needed by the java and pc paths): {e}"))?;
+    if !status.success() {
+        return Err("mvn package of benches/java-driver failed".into());
+    }
+    let target = dir.join("target");
+    Ok(format!(
+        "{}:{}/*",
+        target.join("classes").display(),
+        target.join("dependency").display()
+    ))
 }
 
 /// `go build` of benches/go-driver against the library staged by `make stage` (`-tags dynamic`:
@@ -492,12 +541,21 @@ impl Run {
         topic: &str,
         group: &str,
         warmup: u64,
-        go: Option<&std::path::Path>,
+        drivers: &Drivers,
     ) -> Result<Command, String> {
-        let program = match (self.path.as_str(), go) {
-            ("go", Some(driver)) => driver.to_path_buf(),
-            ("go", None) => return Err("no Go driver".into()),
-            _ => std::env::current_exe().map_err(|e| e.to_string())?,
+        // The program, and its arguments before the common ones.
+        let (program, first): (PathBuf, Vec<String>) = match self.path.as_str() {
+            "go" => (drivers.go.clone().ok_or("no Go driver")?, vec![]),
+            "java" | "pc" => {
+                let cp = drivers.java.as_deref().ok_or("no Java driver")?;
+                // A fixed heap: no resizing during the run.
+                let jvm = ["-Xms1g", "-Xmx1g", "-cp", cp, "dev.burrow.bench.Driver"];
+                ("java".into(), jvm.map(String::from).to_vec())
+            }
+            _ => (
+                std::env::current_exe().map_err(|e| e.to_string())?,
+                vec!["consume".into()],
+            ),
         };
         let mut cmd = match &args.profile {
             Some(kind) => {
@@ -517,9 +575,7 @@ impl Run {
             }
             None => Command::new(program),
         };
-        if self.path != "go" {
-            cmd.arg("consume");
-        }
+        cmd.args(&first);
         let samples = args.out.join(format!(
             "latency-{}-{}w-r{}.txt",
             self.path, self.workers, self.rep
@@ -545,8 +601,10 @@ impl Run {
         if args.deferred {
             cmd.arg("--deferred");
         }
-        for kv in &args.config {
-            cmd.args(["--config", kv]);
+        if !is_java(&self.path) {
+            for kv in &args.config {
+                cmd.args(["--config", kv]);
+            }
         }
         cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
         Ok(cmd)
@@ -594,10 +652,10 @@ impl Run {
         args: &BenchArgs,
         cluster: &Cluster,
         topic: &str,
-        go: Option<&std::path::Path>,
+        drivers: &Drivers,
     ) -> Result<Row, String> {
         let group = unique(&format!("bench-{}", self.path));
-        let cmd = self.command(args, &cluster.bootstrap, topic, &group, 0, go)?;
+        let cmd = self.command(args, &cluster.bootstrap, topic, &group, 0, drivers)?;
         let (wall, line, stalls) = self.watch(cmd, args, || Ok(()))?;
         self.flame_graph(args);
         let lag = kafka::commit_lag(&cluster.bootstrap, topic, &group)?;
@@ -608,7 +666,7 @@ impl Run {
         &self,
         args: &BenchArgs,
         cluster: &Cluster,
-        go: Option<&std::path::Path>,
+        drivers: &Drivers,
     ) -> Result<Row, String> {
         let rate = args.rate.expect("latency run");
         let topic = unique("burrow-bench-lat");
@@ -629,7 +687,7 @@ impl Run {
             &topic,
             &group,
             args.partitions as u64,
-            go,
+            drivers,
         )?;
         let bootstrap = cluster.bootstrap.clone();
         let (partitions, size, total) = (args.partitions, args.size, self.expect);

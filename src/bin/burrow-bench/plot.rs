@@ -37,6 +37,8 @@ fn color(path: &str) -> RGBColor {
         "bare" => RGBColor(90, 90, 90),
         "rust" => RGBColor(200, 80, 20),
         "c" => RGBColor(30, 100, 200),
+        "java" => RGBColor(150, 150, 150),
+        "pc" => RGBColor(150, 60, 160),
         _ => RGBColor(20, 150, 120),
     }
 }
@@ -91,7 +93,7 @@ fn throughput(file: &Path, args: &BenchArgs, rows: &[Row]) -> DrawResult {
         .y_desc("msg/s")
         .label_style(("sans-serif", 14))
         .draw()?;
-    for path in ["bare", "rust", "c", "go"] {
+    for path in crate::PATHS {
         let pts: Vec<(f64, f64)> = sums
             .iter()
             .filter(|s| s.path == path)
@@ -101,7 +103,7 @@ fn throughput(file: &Path, args: &BenchArgs, rows: &[Row]) -> DrawResult {
             continue;
         }
         let c = color(path);
-        if path == "bare" {
+        if path == "bare" || path == "java" {
             let y = pts[0].1;
             chart
                 .draw_series(LineSeries::new(

@@ -193,6 +193,8 @@ fn name(s: &Summary) -> String {
         "rust" => format!("Burrow Rust, {} workers", s.workers),
         "c" => format!("Burrow C, {} workers", s.workers),
         "go" => format!("Burrow Go, {} goroutines", s.workers),
+        "java" => "bare Java KafkaConsumer loop".into(),
+        "pc" => format!("Confluent Parallel Consumer, {} threads", s.workers),
         p => p.into(),
     }
 }
@@ -263,52 +265,71 @@ pub fn markdown(args: &BenchArgs, rows: &[Row], floors: &Floors) -> String {
             );
         }
     }
-    if let Some(bare) = sums.iter().find(|s| s.path == "bare") {
-        out.push('\n');
-        for s in sums.iter().filter(|s| s.path != "bare") {
-            match args.rate {
-                None => {
-                    let _ = write!(
-                        out,
-                        "- {}: {:.0} % of the bare loop's steady msg/s, {:.1} × its CPU per message",
-                        name(s),
-                        100.0 * s.steady / bare.steady,
-                        s.cpu_us / bare.cpu_us
-                    );
-                }
-                Some(_) if args.work_ms > 0 => {
-                    // The work itself adds its time to every record: the bound is the bare
-                    // loop's tail twice over plus the work.
-                    let bound = 2.0 * bare.p99 + args.work_ms as f64;
-                    let _ = write!(
-                        out,
-                        "- {}: p99 {:.1} ms against 2 × bare p99 + work = {bound:.1} ms ({:.2} ×)",
-                        name(s),
-                        s.p99,
-                        s.p99 / bound
-                    );
-                }
-                Some(_) => {
-                    let _ = write!(
-                        out,
-                        "- {}: p99 {:.1} ms = bare p99 × {:.1}",
-                        name(s),
-                        s.p99,
-                        s.p99 / bare.p99
-                    );
-                }
-            }
+    // Each contender against the bare loop of its own client: Parallel Consumer against the
+    // Java loop, everything else against the librdkafka loop.
+    let baseline = |s: &Summary| -> Option<&Summary> {
+        let of = match s.path.as_str() {
+            "bare" => return None,
+            "pc" => "java",
+            _ => "bare",
+        };
+        sums.iter().find(|b| b.path == of)
+    };
+    let mut lines = String::new();
+    for s in sums.iter().filter(|s| s.path != "bare") {
+        let Some(bare) = baseline(s) else {
             if args.work_ms > 0 && args.rate.is_none() {
-                out.push_str("; ");
-                out.push_str(&of_ideal(args, s, floors));
+                let _ = writeln!(lines, "- {}: {}", name(s), of_ideal(args, s, floors));
             }
-            out.push('\n');
+            continue;
+        };
+        let loop_name = if bare.path == "java" {
+            "the bare Java loop"
+        } else {
+            "the bare loop"
+        };
+        match args.rate {
+            None => {
+                let _ = write!(
+                    lines,
+                    "- {}: {:.0} % of {loop_name}'s steady msg/s, {:.1} × its CPU per message",
+                    name(s),
+                    100.0 * s.steady / bare.steady,
+                    s.cpu_us / bare.cpu_us
+                );
+            }
+            // The bare loops do no work.
+            Some(_) if args.work_ms > 0 && s.path != "java" => {
+                // The work itself adds its time to every record: the bound is the bare
+                // loop's tail twice over plus the work.
+                let bound = 2.0 * bare.p99 + args.work_ms as f64;
+                let _ = write!(
+                    lines,
+                    "- {}: p99 {:.1} ms against 2 × {loop_name}'s p99 + work = {bound:.1} ms ({:.2} ×)",
+                    name(s),
+                    s.p99,
+                    s.p99 / bound
+                );
+            }
+            Some(_) => {
+                let _ = write!(
+                    lines,
+                    "- {}: p99 {:.1} ms = {loop_name}'s p99 × {:.1}",
+                    name(s),
+                    s.p99,
+                    s.p99 / bare.p99
+                );
+            }
         }
-    } else if args.work_ms > 0 && args.rate.is_none() {
+        if args.work_ms > 0 && args.rate.is_none() && s.path != "java" {
+            lines.push_str("; ");
+            lines.push_str(&of_ideal(args, s, floors));
+        }
+        lines.push('\n');
+    }
+    if !lines.is_empty() {
         out.push('\n');
-        for s in &sums {
-            let _ = writeln!(out, "- {}: {}", name(s), of_ideal(args, s, floors));
-        }
+        out.push_str(&lines);
     }
     out
 }
