@@ -291,22 +291,20 @@ fn bench(args: BenchArgs) -> Result<bool, String> {
         }
     }
     std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
-    let go_driver = if args.paths.iter().any(|p| p == "go") {
-        Some(match &args.go_driver {
-            Some(p) => p.clone(),
-            None => build_go_driver(&args.out)?,
-        })
-    } else {
-        None
-    };
-    let java_driver = if args.paths.iter().any(|p| is_java(p)) {
-        Some(build_java_driver()?)
-    } else {
-        None
-    };
     let drivers = Drivers {
-        go: go_driver.clone(),
-        java: java_driver,
+        go: if args.paths.iter().any(|p| p == "go") {
+            Some(match &args.go_driver {
+                Some(p) => p.clone(),
+                None => build_go_driver(&args.out)?,
+            })
+        } else {
+            None
+        },
+        java: if args.paths.iter().any(|p| is_java(p)) {
+            Some(build_java_driver()?)
+        } else {
+            None
+        },
     };
     let cluster = Cluster::open(&args)?;
     eprintln!(
@@ -357,7 +355,7 @@ fn bench(args: BenchArgs) -> Result<bool, String> {
         }
     };
 
-    let floors = measure_floors(&args, go_driver.as_deref())?;
+    let floors = measure_floors(&args, drivers.go.as_deref())?;
 
     let mut rows: Vec<Row> = Vec::new();
     let mut ok = true;

@@ -9,7 +9,7 @@ use crate::stall::Stalls;
 use crate::BenchArgs;
 
 /// One contender run, as parsed from its `result` line plus what the parent measured.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Row {
     pub path: String,
     pub workers: usize,
