@@ -3,9 +3,27 @@
 //! The key and the value are copied into one allocation (key bytes, then value bytes): the poll
 //! thread copies every record, so one allocation per record instead of two matters.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
 use rdkafka::message::{BorrowedMessage, Headers, Message as _};
+
+/// The one copy of a topic name that every message of that topic points to, kept for the life of
+/// the process (like librdkafka's own topic handles). A message then names its topic without a
+/// reference count: a shared count, updated by the poll thread, the workers and the coordinator
+/// for every record, costs more CPU than the rest of the hand-over's bookkeeping. The set grows
+/// by one entry per distinct topic name the process ever sees.
+pub(crate) fn intern_topic(name: &str) -> &'static str {
+    static NAMES: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
+    let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    let names = names.get_or_insert_with(HashSet::new);
+    if let Some(&known) = names.get(name) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    names.insert(leaked);
+    leaked
+}
 
 /// When the record was created or appended, in milliseconds since the Unix epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +58,8 @@ pub struct Header {
 /// A Kafka record handed to the processor.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Message {
-    topic: Arc<str>,
+    /// Interned ([`intern_topic`]).
+    topic: &'static str,
     partition: i32,
     offset: i64,
     /// The key's bytes followed by the value's. A heap buffer that does not move with the
@@ -80,19 +99,33 @@ impl std::fmt::Debug for Message {
 impl Message {
     /// Builds a message by hand (tests, replays, other front ends).
     pub fn new(
-        topic: impl Into<Arc<str>>,
+        topic: impl AsRef<str>,
         partition: i32,
         offset: i64,
         key: Option<Vec<u8>>,
         payload: Option<Vec<u8>>,
     ) -> Self {
         Self {
-            topic: topic.into(),
+            topic: intern_topic(topic.as_ref()),
             partition,
             offset,
             data: pack(key.as_deref(), payload.as_deref()),
             key_len: key.as_ref().map(Vec::len),
             has_payload: payload.is_some(),
+            headers: Vec::new(),
+            timestamp: Timestamp::NotAvailable,
+        }
+    }
+
+    /// An empty message that holds no memory: what a recycled job holds until its next message.
+    pub(crate) fn placeholder() -> Self {
+        Self {
+            topic: "",
+            partition: -1,
+            offset: -1,
+            data: Box::default(),
+            key_len: None,
+            has_payload: false,
             headers: Vec::new(),
             timestamp: Timestamp::NotAvailable,
         }
@@ -106,7 +139,7 @@ impl Message {
     }
 
     /// Copies a record polled from librdkafka; `topic` is the interned topic name.
-    pub(crate) fn from_kafka(m: &BorrowedMessage<'_>, topic: Arc<str>) -> Self {
+    pub(crate) fn from_kafka(m: &BorrowedMessage<'_>, topic: &'static str) -> Self {
         let headers = match m.headers() {
             None => Vec::new(),
             Some(h) => read_headers(h, m),
@@ -131,11 +164,12 @@ impl Message {
 
     /// Topic name.
     pub fn topic(&self) -> &str {
-        &self.topic
+        self.topic
     }
 
-    pub(crate) fn topic_arc(&self) -> &Arc<str> {
-        &self.topic
+    /// The topic name, which lives as long as the process ([`intern_topic`]).
+    pub(crate) fn topic_static(&self) -> &'static str {
+        self.topic
     }
 
     /// Partition number.
@@ -208,6 +242,20 @@ pub(crate) struct TopicPartition {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_of_one_topic_share_one_interned_name() {
+        let name = String::from("interned-topic");
+        let a = Message::new(name.as_str(), 0, 1, None, None);
+        let b = Message::new(Arc::<str>::from("interned-topic"), 1, 2, None, None);
+        assert_eq!(a.topic(), "interned-topic");
+        assert!(std::ptr::eq(a.topic_static(), b.topic_static()));
+        assert!(std::ptr::eq(a.topic_static(), intern_topic(&name)));
+        assert!(!std::ptr::eq(
+            a.topic_static(),
+            intern_topic("interned-topic-2")
+        ));
+    }
 
     #[test]
     fn key_and_value_share_one_buffer_and_keep_absent_apart_from_empty() {

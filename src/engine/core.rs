@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::{FailurePolicy, PoolSettings, ProcessingOrder};
-use crate::engine::job::Job;
+use crate::engine::job::{Job, SpareJobs};
 use crate::engine::partition::{PartitionState, Partitions};
 use crate::engine::retry::{backoff, RetryQueue};
 use crate::message::{Message, TopicPartition};
@@ -162,6 +162,8 @@ pub(crate) struct Core {
     rng: fastrand::Rng,
     partitions: Partitions,
     ready: VecDeque<Job>,
+    /// Boxes of finished jobs, for the next messages.
+    spare: SpareJobs,
     retries: RetryQueue,
     effects: VecDeque<Effect>,
     next_epoch: u64,
@@ -193,6 +195,7 @@ impl Core {
             rng: fastrand::Rng::with_seed(seed),
             partitions: Partitions::default(),
             ready: VecDeque::new(),
+            spare: SpareJobs::default(),
             retries: RetryQueue::default(),
             effects: VecDeque::new(),
             next_epoch: 1,
@@ -339,7 +342,7 @@ impl Core {
             }
             return;
         }
-        let job = Job::new(msg, state.epoch, seq);
+        let job = self.spare.make(msg, state.epoch, seq);
         if let Some(job) = state.gate.admit(order, job) {
             self.ready.push_back(job);
         }
@@ -997,6 +1000,7 @@ impl Core {
             series.inc();
         }
         self.finished_since += 1;
+        self.spare.recycle(job);
     }
 
     fn forget_series(&self, state: &PartitionState) {

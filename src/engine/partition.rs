@@ -1,12 +1,11 @@
 //! Per-partition state owned by the coordinator: the tracker, the ordering gate, what commit
 //! metadata says is already finished, and the backpressure flag.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use crate::engine::dispatcher::KeyGate;
 use crate::engine::job::Job;
-use crate::message::TopicPartition;
+use crate::message::{intern_topic, TopicPartition};
 use crate::observe::metrics::PartitionMetrics;
 use crate::observe::stats::PartitionStats;
 use crate::offsets::metadata::DoneSet;
@@ -91,16 +90,16 @@ impl PartitionState {
 }
 
 /// The assigned partitions, found by topic name and partition number without allocating or
-/// hashing: a short list of topics (looked up by pointer first: messages share their topic's
-/// `Arc<str>`, then by name), each with its partitions indexed by partition number. Kafka numbers
-/// a topic's partitions 0..n, so the index is dense.
+/// hashing: a short list of topics (looked up by pointer first: messages point to their topic's
+/// interned name, [`intern_topic`], then by name), each with its partitions indexed by partition
+/// number. Kafka numbers a topic's partitions 0..n, so the index is dense.
 #[derive(Default)]
 pub(crate) struct Partitions {
     topics: Vec<TopicSlots>,
 }
 
 struct TopicSlots {
-    topic: Arc<str>,
+    topic: &'static str,
     /// Indexed by partition number.
     slots: Vec<Option<Box<PartitionState>>>,
     assigned: usize,
@@ -112,7 +111,7 @@ impl Partitions {
         self.topics
             .iter()
             .position(|t| t.topic.as_ptr() == ptr && t.topic.len() == topic.len())
-            .or_else(|| self.topics.iter().position(|t| &*t.topic == topic))
+            .or_else(|| self.topics.iter().position(|t| t.topic == topic))
     }
 
     pub fn get_mut(&mut self, topic: &str, partition: i32) -> Option<&mut PartitionState> {
@@ -156,7 +155,7 @@ impl Partitions {
             Some(t) => t,
             None => {
                 self.topics.push(TopicSlots {
-                    topic: state.tp.topic.clone(),
+                    topic: intern_topic(&state.tp.topic),
                     slots: Vec::new(),
                     assigned: 0,
                 });
@@ -202,6 +201,7 @@ impl Partitions {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     fn state(topic: &Arc<str>, partition: i32, epoch: u64) -> PartitionState {
         let tp = TopicPartition {

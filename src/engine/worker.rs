@@ -324,7 +324,7 @@ pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
 fn run_one(processor: &Processor, delivery: Delivery) {
     let (topic, partition, offset) = {
         let m = delivery.message();
-        (m.topic_arc().clone(), m.partition(), m.offset())
+        (m.topic_static(), m.partition(), m.offset())
     };
     if let Err(panic) = catch_unwind(AssertUnwindSafe(|| processor(delivery))) {
         let what = panic_text(&*panic);

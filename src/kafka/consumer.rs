@@ -6,12 +6,14 @@
 //! thread; a revocation blocks it until the coordinator has drained and committed the revoked
 //! partitions (bounded), so their offsets are on the broker before another member takes them.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::ffi::CStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Sender};
+use rdkafka::bindings::rd_kafka_topic_name;
 use rdkafka::client::ClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::KafkaError;
@@ -22,7 +24,7 @@ use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use crate::engine::backpressure::FetchGate;
 use crate::engine::coordinator::Event;
 use crate::engine::core::Assigned;
-use crate::message::{Message, TopicPartition};
+use crate::message::{intern_topic, Message, TopicPartition};
 
 /// The consumer's librdkafka context.
 pub(crate) struct BurrowContext {
@@ -245,8 +247,7 @@ pub(crate) fn poll_loop(
     gate: Arc<FetchGate>,
 ) {
     let ctx = consumer.context().clone();
-    let mut topics: HashSet<Arc<str>> = HashSet::new();
-    let mut last_topic: Option<Arc<str>> = None;
+    let mut last_topic: Option<&'static str> = None;
     let mut pending = 0;
     let mut next_positions = Instant::now() + POSITIONS_EVERY;
     while !stop.load(Ordering::Relaxed) {
@@ -260,21 +261,15 @@ pub(crate) fn poll_loop(
         };
         match consumer.poll(timeout) {
             Some(Ok(m)) => {
-                // Consecutive messages are mostly of one topic: compare before hashing.
-                let topic = match &last_topic {
-                    Some(t) if **t == *m.topic() => t.clone(),
-                    _ => {
-                        let t = match topics.get(m.topic()) {
-                            Some(t) => t.clone(),
-                            None => {
-                                let t: Arc<str> = Arc::from(m.topic());
-                                topics.insert(t.clone());
-                                t
-                            }
-                        };
-                        last_topic = Some(t.clone());
-                        t
-                    }
+                // Consecutive messages are mostly of one topic: compare the name's bytes
+                // before interning (a lock and a hash); equal bytes are the checked UTF-8 of
+                // the last name.
+                // SAFETY: a polled message's topic handle is live while the message is, and
+                // librdkafka's topic name is a NUL-terminated string owned by that handle.
+                let name = unsafe { CStr::from_ptr(rd_kafka_topic_name(m.topic_ptr())) };
+                let topic = match last_topic {
+                    Some(t) if t.as_bytes() == name.to_bytes() => t,
+                    _ => *last_topic.insert(intern_topic(m.topic())),
                 };
                 gate.polled();
                 pending = ctx.push(Message::from_kafka(&m, topic));
