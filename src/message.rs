@@ -4,7 +4,9 @@
 //! thread copies every record, so one allocation per record instead of two matters.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
+
+use crossbeam_queue::ArrayQueue;
 
 use rdkafka::message::{BorrowedMessage, Headers, Message as _};
 
@@ -64,7 +66,7 @@ pub struct Message {
     offset: i64,
     /// The key's bytes followed by the value's. A heap buffer that does not move with the
     /// `Message` (the C API hands out pointers into it).
-    data: Box<[u8]>,
+    data: Vec<u8>,
     /// Length of the key at the start of `data`; `None` when the record has no key.
     key_len: Option<usize>,
     /// Whether the record has a value (false for a tombstone).
@@ -73,13 +75,30 @@ pub struct Message {
     timestamp: Timestamp,
 }
 
-/// Key and value in one buffer.
-fn pack(key: Option<&[u8]>, payload: Option<&[u8]>) -> Box<[u8]> {
+/// Buffers of finished messages, for the next records' copies. The poll thread allocates a
+/// buffer for every record and the coordinator frees it, and an allocation freed on another
+/// thread misses the allocator's per-thread cache at both ends; a buffer passed back here costs
+/// two lock-free queue operations instead. At most [`SPARE_BUFFERS`] buffers of at most
+/// [`SPARE_BUFFER_BYTES`] each are kept, for the process.
+static SPARE: LazyLock<ArrayQueue<Vec<u8>>> = LazyLock::new(|| ArrayQueue::new(SPARE_BUFFERS));
+const SPARE_BUFFERS: usize = 1024;
+const SPARE_BUFFER_BYTES: usize = 2048;
+
+/// Key and value in one buffer: a spare one when one fits (without wasting more than half of
+/// it), otherwise a new one of the exact size.
+fn pack(key: Option<&[u8]>, payload: Option<&[u8]>) -> Vec<u8> {
     let (k, v) = (key.unwrap_or_default(), payload.unwrap_or_default());
-    let mut data = Vec::with_capacity(k.len() + v.len());
+    let n = k.len() + v.len();
+    let mut data = match SPARE.pop() {
+        Some(mut b) if b.capacity() >= n && b.capacity() / 2 <= n => {
+            b.clear();
+            b
+        }
+        _ => Vec::with_capacity(n),
+    };
     data.extend_from_slice(k);
     data.extend_from_slice(v);
-    data.into_boxed_slice()
+    data
 }
 
 impl std::fmt::Debug for Message {
@@ -117,13 +136,22 @@ impl Message {
         }
     }
 
+    /// Gives the buffer of a message that is done with back for the next records (no one can
+    /// still point into it: the message is consumed).
+    pub(crate) fn recycle(self) {
+        let data = self.data;
+        if data.capacity() > 0 && data.capacity() <= SPARE_BUFFER_BYTES {
+            let _ = SPARE.push(data);
+        }
+    }
+
     /// An empty message that holds no memory: what a recycled job holds until its next message.
     pub(crate) fn placeholder() -> Self {
         Self {
             topic: "",
             partition: -1,
             offset: -1,
-            data: Box::default(),
+            data: Vec::new(),
             key_len: None,
             has_payload: false,
             headers: Vec::new(),
@@ -242,6 +270,18 @@ pub(crate) struct TopicPartition {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_message_in_a_reused_buffer_holds_only_its_own_bytes() {
+        for _ in 0..64 {
+            Message::new("t", 0, 1, Some(b"kkkkkkkk".to_vec()), Some(vec![7; 100])).recycle();
+        }
+        let m = Message::new("t", 0, 2, Some(b"key".to_vec()), Some(vec![1; 60]));
+        assert_eq!(m.key(), Some(&b"key"[..]));
+        assert_eq!(m.payload(), Some(&[1u8; 60][..]));
+        let empty = Message::new("t", 0, 3, None, Some(Vec::new()));
+        assert_eq!((empty.key(), empty.payload()), (None, Some(&[][..])));
+    }
 
     #[test]
     fn messages_of_one_topic_share_one_interned_name() {

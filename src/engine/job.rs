@@ -81,7 +81,7 @@ impl SpareJobs {
     pub fn recycle(&mut self, job: Job) {
         if self.0.len() < Self::KEEP {
             let mut data = job.0;
-            data.msg = Message::placeholder();
+            std::mem::replace(&mut data.msg, Message::placeholder()).recycle();
             data.last_error = None;
             self.0.push(data);
         }
