@@ -35,9 +35,10 @@ pub(crate) struct JobData {
     pub dead_letter_attempts: u32,
 }
 
-impl Job {
-    pub fn new(msg: Message, epoch: u64, seq: Seq) -> Self {
-        Self(Box::new(JobData {
+impl JobData {
+    /// A message just received: no attempt made yet.
+    fn fresh(msg: Message, epoch: u64, seq: Seq) -> Self {
+        Self {
             msg,
             epoch,
             seq,
@@ -45,7 +46,13 @@ impl Job {
             last_error: None,
             dead_letter: false,
             dead_letter_attempts: 0,
-        }))
+        }
+    }
+}
+
+impl Job {
+    pub fn new(msg: Message, epoch: u64, seq: Seq) -> Self {
+        Self(Box::new(JobData::fresh(msg, epoch, seq)))
     }
 }
 
@@ -65,23 +72,15 @@ impl SpareJobs {
         let Some(mut data) = self.0.pop() else {
             return Job::new(msg, epoch, seq);
         };
-        *data = JobData {
-            msg,
-            epoch,
-            seq,
-            attempt: 0,
-            last_error: None,
-            dead_letter: false,
-            dead_letter_attempts: 0,
-        };
+        *data = JobData::fresh(msg, epoch, seq);
         Job(data)
     }
 
-    /// Keeps a finished job's box; its message (and the message's bytes) is freed now.
+    /// Keeps a finished job's box; its message's buffer goes back for the next records now.
     pub fn recycle(&mut self, job: Job) {
+        let mut data = job.0;
+        std::mem::replace(&mut data.msg, Message::placeholder()).recycle();
         if self.0.len() < Self::KEEP {
-            let mut data = job.0;
-            std::mem::replace(&mut data.msg, Message::placeholder()).recycle();
             data.last_error = None;
             self.0.push(data);
         }
