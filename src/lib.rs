@@ -29,6 +29,7 @@
 //! the C API.
 #![deny(missing_docs)]
 
+mod buffers;
 mod config;
 mod engine;
 mod error;

@@ -3,11 +3,12 @@
 //! The key and the value are copied into one allocation (key bytes, then value bytes): the poll
 //! thread copies every record, so one allocation per record instead of two matters.
 
-use std::cell::RefCell;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use rdkafka::message::{BorrowedMessage, Headers, Message as _};
+
+use crate::buffers;
 
 /// The one copy of a topic name that every message of that topic points to, kept for the life of
 /// the process (like librdkafka's own topic handles). A message then names its topic without a
@@ -74,59 +75,12 @@ pub struct Message {
     timestamp: Timestamp,
 }
 
-/// Buffers of finished messages, for the next records' copies. The poll thread allocates a
-/// buffer for every record and the coordinator frees it, and an allocation freed on another
-/// thread misses the allocator's per-thread cache at both ends. Here each thread keeps up to
-/// [`LOCAL_SPARES`] buffers of its own and trades them with the others [`LOCAL_SPARES`] at a time
-/// through [`SHARED_SPARES`] (one lock per trade), which keeps at most [`MAX_SPARES`] buffers of
-/// at most [`SPARE_BUFFER_BYTES`] each for the process.
-static SHARED_SPARES: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
-const LOCAL_SPARES: usize = 64;
-const MAX_SPARES: usize = 1024;
-const SPARE_BUFFER_BYTES: usize = 2048;
-
-thread_local! {
-    static LOCAL: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
-}
-
-/// A spare buffer, from this thread's own or, when they ran out, a batch from the shared ones.
-fn spare_buffer() -> Option<Vec<u8>> {
-    LOCAL
-        .try_with(|local| {
-            let mut local = local.borrow_mut();
-            if local.is_empty() {
-                let mut shared = SHARED_SPARES.lock().unwrap_or_else(|e| e.into_inner());
-                let from = shared.len().saturating_sub(LOCAL_SPARES);
-                local.extend(shared.drain(from..));
-            }
-            local.pop()
-        })
-        .ok()
-        .flatten()
-}
-
-/// Keeps a buffer for the next records: in this thread's own, or, when they are full, hands a
-/// batch to the shared ones (dropping what does not fit there).
-fn keep_buffer(buffer: Vec<u8>) {
-    let _ = LOCAL.try_with(|local| {
-        let mut local = local.borrow_mut();
-        if local.len() >= LOCAL_SPARES {
-            let mut shared = SHARED_SPARES.lock().unwrap_or_else(|e| e.into_inner());
-            let room = MAX_SPARES.saturating_sub(shared.len()).min(local.len());
-            let from = local.len() - room;
-            shared.extend(local.drain(from..));
-            local.clear();
-        }
-        local.push(buffer);
-    });
-}
-
 /// Key and value in one buffer: a spare one when one fits (without wasting more than half of
 /// it), otherwise a new one of the exact size.
 fn pack(key: Option<&[u8]>, payload: Option<&[u8]>) -> Vec<u8> {
     let (k, v) = (key.unwrap_or_default(), payload.unwrap_or_default());
     let n = k.len() + v.len();
-    let mut data = match spare_buffer() {
+    let mut data = match buffers::take() {
         Some(mut b) if b.capacity() >= n && b.capacity() / 2 <= n => {
             b.clear();
             b
@@ -176,10 +130,7 @@ impl Message {
     /// Gives the buffer of a message that is done with back for the next records (no one can
     /// still point into it: the message is consumed).
     pub(crate) fn recycle(self) {
-        let data = self.data;
-        if data.capacity() > 0 && data.capacity() <= SPARE_BUFFER_BYTES {
-            keep_buffer(data);
-        }
+        buffers::give(self.data);
     }
 
     /// An empty message that holds no memory: what a recycled job holds until its next message.
