@@ -362,7 +362,7 @@ fn bench(args: BenchArgs) -> Result<bool, String> {
     for rep in 0..args.repeat {
         for path in &args.paths {
             // The bare loops have no workers: they run once per round.
-            let worker_counts: Vec<usize> = if path == "bare" || path == "java" {
+            let worker_counts: Vec<usize> = if is_bare_loop(path) {
                 vec![args.workers[0]]
             } else {
                 args.workers.clone()
@@ -439,6 +439,12 @@ fn measure_floors(
 
 /// Every contender `--paths` accepts.
 const PATHS: [&str; 6] = ["bare", "rust", "c", "go", "java", "pc"];
+
+/// Whether a contender is a bare client loop (librdkafka's or Java's): no workers, no work, the
+/// baseline the others are measured against.
+fn is_bare_loop(path: &str) -> bool {
+    path == "bare" || path == "java"
+}
 
 /// Whether a contender runs in the JVM (benches/java-driver).
 fn is_java(path: &str) -> bool {

@@ -103,7 +103,7 @@ fn throughput(file: &Path, args: &BenchArgs, rows: &[Row]) -> DrawResult {
             continue;
         }
         let c = color(path);
-        if path == "bare" || path == "java" {
+        if crate::is_bare_loop(path) {
             let y = pts[0].1;
             chart
                 .draw_series(LineSeries::new(

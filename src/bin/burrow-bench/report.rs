@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use crate::floor::Floors;
 use crate::stall::Stalls;
-use crate::BenchArgs;
+use crate::{is_bare_loop, BenchArgs};
 
 /// One contender run, as parsed from its `result` line plus what the parent measured.
 #[derive(Clone, Debug, Default)]
@@ -299,7 +299,7 @@ pub fn markdown(args: &BenchArgs, rows: &[Row], floors: &Floors) -> String {
                 );
             }
             // The bare loops do no work.
-            Some(_) if args.work_ms > 0 && s.path != "java" => {
+            Some(_) if args.work_ms > 0 && !is_bare_loop(&s.path) => {
                 // The work itself adds its time to every record: the bound is the bare
                 // loop's tail twice over plus the work.
                 let bound = 2.0 * bare.p99 + args.work_ms as f64;
@@ -321,7 +321,7 @@ pub fn markdown(args: &BenchArgs, rows: &[Row], floors: &Floors) -> String {
                 );
             }
         }
-        if args.work_ms > 0 && args.rate.is_none() && s.path != "java" {
+        if args.work_ms > 0 && args.rate.is_none() && !is_bare_loop(&s.path) {
             lines.push_str("; ");
             lines.push_str(&of_ideal(args, s, floors));
         }
